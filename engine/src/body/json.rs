@@ -1,0 +1,1 @@
+//! STUB: json body parser.

@@ -1,0 +1,1 @@
+//! STUB: multipart body parser.

@@ -1,0 +1,1 @@
+//! STUB: urlencoded body parser.

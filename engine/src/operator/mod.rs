@@ -1,0 +1,194 @@
+//! Operators: the test a rule applies to each (transformed) value. Names are
+//! ModSecurity's (`@rx`, `@pm`, ...); one module per family, each with its
+//! own vectors in `engine/tests/cases/operators/`.
+//!
+//! Operators are compiled once when a ruleset loads ([`Operator::compile`]) and
+//! are immutable afterwards, so one compiled ruleset serves every request.
+//! Regexes run on regex-automata in byte mode: linear time, no backtracking.
+
+pub mod byte_range;
+pub mod ip;
+pub mod numeric;
+pub mod pm;
+pub mod rx;
+pub mod sqli;
+pub mod strings;
+pub mod validate;
+pub mod xss;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// An operator as written in a rule (and stored in the ruleset artifact).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperatorSpec {
+    /// Regular expression, matched anywhere in the value, byte mode.
+    Rx(String),
+    /// Any of these phrases, ASCII case-insensitive (Aho-Corasick).
+    Pm(Vec<String>),
+    Streq(String),
+    Contains(String),
+    BeginsWith(String),
+    EndsWith(String),
+    /// The value occurs inside this string (ModSecurity `@within`).
+    Within(String),
+    Eq(i64),
+    Gt(i64),
+    Ge(i64),
+    Lt(i64),
+    Le(i64),
+    /// Matches when a byte falls *outside* these ranges, e.g. `"1-255"` or `"9,10,13,32-126"`.
+    ValidateByteRange(String),
+    /// Matches invalid `%XX` encoding.
+    ValidateUrlEncoding,
+    /// Matches invalid UTF-8.
+    ValidateUtf8Encoding,
+    /// Client address (or value) inside any of these addresses / CIDRs.
+    IpMatch(Vec<String>),
+    DetectSqli,
+    DetectXss,
+    Unconditional,
+}
+
+impl OperatorSpec {
+    /// The ModSecurity name, for logs and errors.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OperatorSpec::Rx(_) => "rx",
+            OperatorSpec::Pm(_) => "pm",
+            OperatorSpec::Streq(_) => "streq",
+            OperatorSpec::Contains(_) => "contains",
+            OperatorSpec::BeginsWith(_) => "beginsWith",
+            OperatorSpec::EndsWith(_) => "endsWith",
+            OperatorSpec::Within(_) => "within",
+            OperatorSpec::Eq(_) => "eq",
+            OperatorSpec::Gt(_) => "gt",
+            OperatorSpec::Ge(_) => "ge",
+            OperatorSpec::Lt(_) => "lt",
+            OperatorSpec::Le(_) => "le",
+            OperatorSpec::ValidateByteRange(_) => "validateByteRange",
+            OperatorSpec::ValidateUrlEncoding => "validateUrlEncoding",
+            OperatorSpec::ValidateUtf8Encoding => "validateUtf8Encoding",
+            OperatorSpec::IpMatch(_) => "ipMatch",
+            OperatorSpec::DetectSqli => "detectSQLi",
+            OperatorSpec::DetectXss => "detectXSS",
+            OperatorSpec::Unconditional => "unconditionalMatch",
+        }
+    }
+}
+
+/// Why an operator could not be compiled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OperatorError {
+    pub operator: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for OperatorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "@{}: {}", self.operator, self.message)
+    }
+}
+
+impl std::error::Error for OperatorError {}
+
+/// What matched, for the verdict's excerpt and `explain`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OpMatch {
+    /// Byte range of the matched fragment in the value, when the operator knows it.
+    pub span: Option<(usize, usize)>,
+    /// Operator-specific detail, e.g. the SQLi fingerprint.
+    pub detail: Option<String>,
+}
+
+impl OpMatch {
+    pub fn at(start: usize, end: usize) -> Self {
+        OpMatch {
+            span: Some((start, end)),
+            detail: None,
+        }
+    }
+    pub fn whole() -> Self {
+        OpMatch::default()
+    }
+}
+
+/// A compiled operator.
+#[derive(Clone, Debug)]
+pub enum Operator {
+    Rx(rx::Rx),
+    Pm(pm::Pm),
+    Streq(Vec<u8>),
+    Contains(Vec<u8>),
+    BeginsWith(Vec<u8>),
+    EndsWith(Vec<u8>),
+    Within(Vec<u8>),
+    Numeric(numeric::Comparison, i64),
+    ValidateByteRange(byte_range::ByteRanges),
+    ValidateUrlEncoding,
+    ValidateUtf8Encoding,
+    IpMatch(ip::IpSet),
+    DetectSqli,
+    DetectXss,
+    Unconditional,
+}
+
+impl Operator {
+    /// Compiles a spec.
+    ///
+    /// # Errors
+    /// An [`OperatorError`] naming the operator when a regex does not parse, a
+    /// byte range or CIDR is malformed, or a phrase list is empty.
+    pub fn compile(spec: &OperatorSpec) -> Result<Operator, OperatorError> {
+        let err = |message: String| OperatorError {
+            operator: spec.name(),
+            message,
+        };
+        Ok(match spec {
+            OperatorSpec::Rx(pattern) => Operator::Rx(rx::Rx::new(pattern).map_err(err)?),
+            OperatorSpec::Pm(phrases) => Operator::Pm(pm::Pm::new(phrases).map_err(err)?),
+            OperatorSpec::Streq(s) => Operator::Streq(s.as_bytes().to_vec()),
+            OperatorSpec::Contains(s) => Operator::Contains(s.as_bytes().to_vec()),
+            OperatorSpec::BeginsWith(s) => Operator::BeginsWith(s.as_bytes().to_vec()),
+            OperatorSpec::EndsWith(s) => Operator::EndsWith(s.as_bytes().to_vec()),
+            OperatorSpec::Within(s) => Operator::Within(s.as_bytes().to_vec()),
+            OperatorSpec::Eq(n) => Operator::Numeric(numeric::Comparison::Eq, *n),
+            OperatorSpec::Gt(n) => Operator::Numeric(numeric::Comparison::Gt, *n),
+            OperatorSpec::Ge(n) => Operator::Numeric(numeric::Comparison::Ge, *n),
+            OperatorSpec::Lt(n) => Operator::Numeric(numeric::Comparison::Lt, *n),
+            OperatorSpec::Le(n) => Operator::Numeric(numeric::Comparison::Le, *n),
+            OperatorSpec::ValidateByteRange(r) => {
+                Operator::ValidateByteRange(byte_range::ByteRanges::parse(r).map_err(err)?)
+            }
+            OperatorSpec::ValidateUrlEncoding => Operator::ValidateUrlEncoding,
+            OperatorSpec::ValidateUtf8Encoding => Operator::ValidateUtf8Encoding,
+            OperatorSpec::IpMatch(list) => Operator::IpMatch(ip::IpSet::parse(list).map_err(err)?),
+            OperatorSpec::DetectSqli => Operator::DetectSqli,
+            OperatorSpec::DetectXss => Operator::DetectXss,
+            OperatorSpec::Unconditional => Operator::Unconditional,
+        })
+    }
+
+    /// Tests one value. `None` means no match.
+    pub fn evaluate(&self, value: &[u8]) -> Option<OpMatch> {
+        match self {
+            Operator::Rx(rx) => rx.find(value),
+            Operator::Pm(pm) => pm.find(value),
+            Operator::Streq(s) => strings::streq(value, s),
+            Operator::Contains(s) => strings::contains(value, s),
+            Operator::BeginsWith(s) => strings::begins_with(value, s),
+            Operator::EndsWith(s) => strings::ends_with(value, s),
+            Operator::Within(s) => strings::within(value, s),
+            Operator::Numeric(cmp, n) => numeric::compare(*cmp, value, *n),
+            Operator::ValidateByteRange(ranges) => ranges.find_outside(value),
+            Operator::ValidateUrlEncoding => validate::url_encoding(value),
+            Operator::ValidateUtf8Encoding => validate::utf8_encoding(value),
+            Operator::IpMatch(set) => set.find(value),
+            Operator::DetectSqli => sqli::detect(value),
+            Operator::DetectXss => xss::detect(value),
+            Operator::Unconditional => Some(OpMatch::whole()),
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! The request model: what a rule can look at, parsed once per request.
+//!
+//! Everything is bytes: a WAF must inspect what the client actually sent,
+//! including invalid UTF-8 and malformed escapes, so nothing here assumes text.
+
+pub mod cookies;
+pub mod query;
+pub mod uri;
+
+use crate::body::{self, Body, BodyLimits};
+
+/// One name/value pair: a query or body argument, a cookie.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Arg {
+    pub name: Vec<u8>,
+    pub value: Vec<u8>,
+}
+
+impl Arg {
+    pub fn new(name: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Self {
+        Arg {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// A request header as received. `name_lc` is kept so selectors match
+/// case-insensitively without lowercasing on every rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    pub name: Vec<u8>,
+    pub name_lc: Vec<u8>,
+    pub value: Vec<u8>,
+}
+
+impl Header {
+    pub fn new(name: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Self {
+        let name = name.into();
+        let name_lc = name.to_ascii_lowercase();
+        Header {
+            name,
+            name_lc,
+            value: value.into(),
+        }
+    }
+}
+
+/// Everything known about one request. Headers-phase fields are set by
+/// [`Request::new`]; the body is attached later by [`Request::attach_body`].
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    pub method: Vec<u8>,
+    /// Request target exactly as sent (`/a%20b?x=1`).
+    pub uri_raw: Vec<u8>,
+    /// `HTTP/1.1`, `HTTP/2`, ...
+    pub protocol: Vec<u8>,
+    /// Path part of the URI, still percent-encoded.
+    pub path_raw: Vec<u8>,
+    /// Path after percent-decoding (REQUEST_FILENAME).
+    pub path_decoded: Vec<u8>,
+    /// Last segment of the decoded path (REQUEST_BASENAME).
+    pub basename: Vec<u8>,
+    /// Everything after the first `?`, raw.
+    pub query_string: Vec<u8>,
+    /// Query arguments in order, repeated names kept, names and values decoded.
+    pub query_args: Vec<Arg>,
+    /// Headers in the order received.
+    pub headers: Vec<Header>,
+    /// Cookies from every `Cookie` header, in order.
+    pub cookies: Vec<Arg>,
+    /// Client address as text, if the host told us.
+    pub remote_addr: Vec<u8>,
+    /// Set when the path or query contained `%` not followed by two hex digits.
+    pub uri_invalid_encoding: bool,
+    /// Parsed body, once the body phase runs.
+    pub body: Option<Body>,
+}
+
+impl Request {
+    /// Builds the headers-phase model. Never fails: malformed input becomes
+    /// flags and best-effort values a rule can match.
+    pub fn new(
+        method: impl Into<Vec<u8>>,
+        uri: impl Into<Vec<u8>>,
+        protocol: impl Into<Vec<u8>>,
+        headers: Vec<Header>,
+    ) -> Self {
+        let uri_raw = uri.into();
+        let parts = uri::parse(&uri_raw);
+        let query_args = query::parse(&parts.query);
+        let cookies = headers
+            .iter()
+            .filter(|h| h.name_lc == b"cookie")
+            .flat_map(|h| cookies::parse(&h.value))
+            .collect();
+        Request {
+            method: method.into(),
+            protocol: protocol.into(),
+            path_raw: parts.path_raw,
+            path_decoded: parts.path_decoded,
+            basename: parts.basename,
+            query_string: parts.query,
+            uri_invalid_encoding: parts.invalid_encoding,
+            query_args,
+            headers,
+            cookies,
+            remote_addr: Vec::new(),
+            body: None,
+            uri_raw,
+        }
+    }
+
+    /// Values of every header with this (lowercase) name, in order.
+    pub fn header_values<'a>(&'a self, name_lc: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.headers
+            .iter()
+            .filter(move |h| h.name_lc == name_lc)
+            .map(|h| h.value.as_slice())
+    }
+
+    /// The `Content-Type` header, if exactly one was sent.
+    pub fn content_type(&self) -> Option<&[u8]> {
+        self.header_values(b"content-type").next()
+    }
+
+    /// Parses and attaches the request body. `truncated` says the body was
+    /// cut at the configured limit, so parsers must not flag a missing end.
+    pub fn attach_body(&mut self, raw: Vec<u8>, truncated: bool, limits: &BodyLimits) {
+        let content_type = self.content_type().map(<[u8]>::to_vec);
+        self.body = Some(body::parse(content_type.as_deref(), raw, truncated, limits));
+    }
+
+    /// `METHOD URI PROTOCOL`, as on an HTTP/1 request line.
+    pub fn request_line(&self) -> Vec<u8> {
+        let mut line =
+            Vec::with_capacity(self.method.len() + self.uri_raw.len() + self.protocol.len() + 2);
+        line.extend_from_slice(&self.method);
+        line.push(b' ');
+        line.extend_from_slice(&self.uri_raw);
+        line.push(b' ');
+        line.extend_from_slice(&self.protocol);
+        line
+    }
+}

@@ -1,0 +1,116 @@
+//! A compiled rule: targets, a transform chain, an operator and what to do on
+//! a match. Rules are built by [`crate::ruleset`] and never change afterwards.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::operator::Operator;
+use crate::variable::Target;
+
+/// A rule's id, unique within a ruleset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RuleId(pub u32);
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Index of an interned transform chain; equal chains share an id so a value
+/// is transformed once per (variable, chain) per request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChainId(pub u16);
+
+/// Index of an interned anomaly-score category (`sqli`, `xss`, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CategoryId(pub u8);
+
+/// When a rule runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Request line and headers: runs before any body arrives.
+    Headers,
+    /// After the body was read (or right after headers when there is none).
+    Body,
+}
+
+/// How bad a match is; sets the default anomaly score.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Critical,
+    Error,
+    Warning,
+    Notice,
+}
+
+impl Severity {
+    /// Anomaly score a match adds when the rule does not set one (CRS's values).
+    pub fn default_score(self) -> u32 {
+        match self {
+            Severity::Critical => 5,
+            Severity::Error => 4,
+            Severity::Warning => 3,
+            Severity::Notice => 2,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Notice => "notice",
+        }
+    }
+}
+
+/// What a match does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Add the rule's score to the anomaly score and go on; the request is
+    /// blocked if the total reaches the inbound threshold.
+    #[default]
+    Pass,
+    /// Block right away, whatever the score.
+    Block,
+    /// Record the match without scoring: for monitoring a new rule.
+    Log,
+    /// Stop inspecting and let the request through (allow-lists).
+    Allow,
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Pass => "pass",
+            Action::Block => "block",
+            Action::Log => "log",
+            Action::Allow => "allow",
+        }
+    }
+}
+
+/// A rule ready to evaluate.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub id: RuleId,
+    pub message: String,
+    pub tags: Vec<String>,
+    pub severity: Severity,
+    pub paranoia: u8,
+    pub phase: Phase,
+    pub category: CategoryId,
+    pub score: u32,
+    pub action: Action,
+    pub targets: Vec<Target>,
+    pub chain: ChainId,
+    pub operator: Operator,
+    /// Match when the operator does *not* match.
+    pub negate: bool,
+}

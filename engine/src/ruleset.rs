@@ -1,0 +1,235 @@
+//! The ruleset artifact: what the compiler writes and the filter loads.
+//!
+//! Format: one header line `PALISADE-RULESET <version>\n`, then the
+//! [`RulesetSpec`] as JSON. The header lets a loader reject an artifact from an
+//! incompatible version with a clear error instead of misreading it.
+//! Operators are validated when the artifact is written and compiled again
+//! when it is loaded (see the README for load-time figures).
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::eval::Engine;
+use crate::operator::{Operator, OperatorSpec};
+use crate::rule::{Action, CategoryId, ChainId, Phase, Rule, RuleId, Severity};
+use crate::transform::Transform;
+use crate::variable::{Target, TargetItem};
+
+/// Magic at the start of every artifact.
+pub const MAGIC: &str = "PALISADE-RULESET";
+/// Artifact format version this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A rule as stored in the artifact: validated, not yet compiled.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub id: RuleId,
+    pub message: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub severity: Severity,
+    pub paranoia: u8,
+    pub phase: Phase,
+    pub category: String,
+    pub score: u32,
+    pub action: Action,
+    /// Target strings as written (`args:!password`), parsed at load.
+    pub targets: Vec<String>,
+    #[serde(default)]
+    pub transforms: Vec<Transform>,
+    pub operator: OperatorSpec,
+    #[serde(default)]
+    pub negate: bool,
+}
+
+/// A whole ruleset as stored in the artifact.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesetSpec {
+    /// Free text naming where the rules came from.
+    pub source: String,
+    pub rules: Vec<RuleSpec>,
+}
+
+/// Why a ruleset could not be loaded or compiled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RulesetError {
+    /// Not an artifact at all.
+    BadMagic,
+    /// An artifact of another format version.
+    Version { found: String, supported: u32 },
+    /// The payload is not valid JSON for this version.
+    Payload(String),
+    /// A rule failed to compile.
+    Rule {
+        id: RuleId,
+        field: &'static str,
+        message: String,
+    },
+    /// Two rules share an id.
+    DuplicateId(RuleId),
+    /// More distinct transform chains or categories than the engine indexes.
+    TooMany(&'static str),
+}
+
+impl fmt::Display for RulesetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RulesetError::BadMagic => write!(f, "not a Palisade ruleset (missing `{MAGIC}` header)"),
+            RulesetError::Version { found, supported } => write!(
+                f,
+                "ruleset format version {found} is not supported by this build (reads version {supported}); recompile the rules with this version's `palisade compile`"
+            ),
+            RulesetError::Payload(e) => write!(f, "ruleset payload is malformed: {e}"),
+            RulesetError::Rule { id, field, message } => write!(f, "rule {id}: field `{field}`: {message}"),
+            RulesetError::DuplicateId(id) => write!(f, "rule id {id} is defined twice"),
+            RulesetError::TooMany(what) => write!(f, "too many distinct {what} in one ruleset"),
+        }
+    }
+}
+
+impl std::error::Error for RulesetError {}
+
+impl RulesetSpec {
+    /// Serialises to the artifact format.
+    pub fn to_artifact(&self) -> Vec<u8> {
+        let mut out = format!("{MAGIC} {FORMAT_VERSION}\n").into_bytes();
+        // Serialising plain data structures to a Vec cannot fail.
+        if let Ok(json) = serde_json::to_vec(self) {
+            out.extend_from_slice(&json);
+        }
+        out
+    }
+
+    /// Parses an artifact.
+    ///
+    /// # Errors
+    /// [`RulesetError::BadMagic`], [`RulesetError::Version`] or
+    /// [`RulesetError::Payload`].
+    pub fn from_artifact(bytes: &[u8]) -> Result<RulesetSpec, RulesetError> {
+        let newline = bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or(RulesetError::BadMagic)?;
+        let header = std::str::from_utf8(&bytes[..newline]).map_err(|_| RulesetError::BadMagic)?;
+        let version = header
+            .strip_prefix(MAGIC)
+            .ok_or(RulesetError::BadMagic)?
+            .trim();
+        if version != FORMAT_VERSION.to_string() {
+            return Err(RulesetError::Version {
+                found: version.to_string(),
+                supported: FORMAT_VERSION,
+            });
+        }
+        serde_json::from_slice(&bytes[newline + 1..])
+            .map_err(|e| RulesetError::Payload(e.to_string()))
+    }
+
+    /// Compiles every rule into an [`Engine`].
+    ///
+    /// # Errors
+    /// The first rule that fails, naming its id and field.
+    pub fn compile(&self) -> Result<Engine, RulesetError> {
+        let mut chains: Vec<Vec<Transform>> = Vec::new();
+        let mut chain_ids: HashMap<Vec<Transform>, ChainId> = HashMap::new();
+        let mut categories: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut rules = Vec::with_capacity(self.rules.len());
+        for spec in &self.rules {
+            if !seen.insert(spec.id) {
+                return Err(RulesetError::DuplicateId(spec.id));
+            }
+            let rule_err = |field: &'static str, message: String| RulesetError::Rule {
+                id: spec.id,
+                field,
+                message,
+            };
+            let targets = compile_targets(&spec.targets).map_err(|m| rule_err("targets", m))?;
+            let operator = Operator::compile(&spec.operator)
+                .map_err(|e| rule_err("operator", e.to_string()))?;
+            if !(1..=4).contains(&spec.paranoia) {
+                return Err(rule_err(
+                    "paranoia",
+                    format!("{} is not 1..4", spec.paranoia),
+                ));
+            }
+            let chain = match chain_ids.get(&spec.transforms) {
+                Some(id) => *id,
+                None => {
+                    let id = ChainId(
+                        u16::try_from(chains.len())
+                            .map_err(|_| RulesetError::TooMany("transform chains"))?,
+                    );
+                    chains.push(spec.transforms.clone());
+                    chain_ids.insert(spec.transforms.clone(), id);
+                    id
+                }
+            };
+            let category = match categories.iter().position(|c| *c == spec.category) {
+                Some(i) => i,
+                None => {
+                    categories.push(spec.category.clone());
+                    categories.len() - 1
+                }
+            };
+            let category = CategoryId(
+                u8::try_from(category).map_err(|_| RulesetError::TooMany("categories"))?,
+            );
+            rules.push(Rule {
+                id: spec.id,
+                message: spec.message.clone(),
+                tags: spec.tags.clone(),
+                severity: spec.severity,
+                paranoia: spec.paranoia,
+                phase: spec.phase,
+                category,
+                score: spec.score,
+                action: spec.action,
+                targets,
+                chain,
+                operator,
+                negate: spec.negate,
+            });
+        }
+        // Headers-phase rules first; within a phase, file order is kept.
+        rules.sort_by_key(|r| r.phase);
+        Ok(Engine::new(rules, chains, categories))
+    }
+}
+
+/// Parses target strings, folding `coll:!name` exclusions into the rule's
+/// other targets of the same collection.
+///
+/// # Errors
+/// A message naming the bad target, or an exclusion with nothing to exclude from.
+pub fn compile_targets(texts: &[String]) -> Result<Vec<Target>, String> {
+    let mut targets = Vec::new();
+    let mut exclusions = Vec::new();
+    for text in texts {
+        match TargetItem::parse(text).map_err(|e| format!("`{text}`: {e}"))? {
+            TargetItem::Include(t) => targets.push(t),
+            TargetItem::Exclude(c, s) => exclusions.push((text, c, s)),
+        }
+    }
+    for (text, collection, selector) in exclusions {
+        let mut used = false;
+        for t in targets.iter_mut().filter(|t| t.collection == collection) {
+            t.exclusions.push(selector.clone());
+            used = true;
+        }
+        if !used {
+            return Err(format!(
+                "`{text}` excludes from `{}`, which the rule does not target",
+                collection.name()
+            ));
+        }
+    }
+    if targets.is_empty() {
+        return Err("no targets".to_string());
+    }
+    Ok(targets)
+}

@@ -1,0 +1,160 @@
+//! Transformations: normalise a value before an operator sees it, so one
+//! rule catches every spelling of an attack. Names are ModSecurity's
+//! (`t:urlDecodeUni`), one module each with its own test vectors in
+//! `engine/tests/cases/transforms/`.
+//!
+//! Every transform returns `Cow::Borrowed` when the input is unchanged, so the
+//! common case (nothing to decode) costs no allocation.
+
+pub mod base64_decode;
+pub mod cmd_line;
+pub mod compress_whitespace;
+pub mod css_decode;
+pub mod escape_seq_decode;
+pub mod hex_decode;
+pub mod hex_encode;
+pub mod html_entity_decode;
+pub mod js_decode;
+pub mod length;
+pub mod lowercase;
+pub mod normalize_path;
+pub mod normalize_path_win;
+pub mod remove_comments_char;
+pub mod remove_nulls;
+pub mod remove_whitespace;
+pub mod replace_comments;
+pub mod trim;
+pub mod url_decode;
+pub mod url_decode_uni;
+pub mod utf8_to_unicode;
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+
+/// One transformation step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Transform {
+    UrlDecode,
+    UrlDecodeUni,
+    HtmlEntityDecode,
+    JsDecode,
+    CssDecode,
+    EscapeSeqDecode,
+    Base64Decode,
+    HexDecode,
+    HexEncode,
+    Lowercase,
+    RemoveNulls,
+    RemoveWhitespace,
+    CompressWhitespace,
+    ReplaceComments,
+    RemoveCommentsChar,
+    NormalizePath,
+    NormalizePathWin,
+    CmdLine,
+    Utf8ToUnicode,
+    Length,
+    Trim,
+}
+
+impl Transform {
+    /// Every transform, for listings and exhaustive tests.
+    pub const ALL: &'static [Transform] = &[
+        Transform::UrlDecode,
+        Transform::UrlDecodeUni,
+        Transform::HtmlEntityDecode,
+        Transform::JsDecode,
+        Transform::CssDecode,
+        Transform::EscapeSeqDecode,
+        Transform::Base64Decode,
+        Transform::HexDecode,
+        Transform::HexEncode,
+        Transform::Lowercase,
+        Transform::RemoveNulls,
+        Transform::RemoveWhitespace,
+        Transform::CompressWhitespace,
+        Transform::ReplaceComments,
+        Transform::RemoveCommentsChar,
+        Transform::NormalizePath,
+        Transform::NormalizePathWin,
+        Transform::CmdLine,
+        Transform::Utf8ToUnicode,
+        Transform::Length,
+        Transform::Trim,
+    ];
+
+    /// Looks a transform up by its ModSecurity name, case-insensitively
+    /// (`urlDecodeUni`, `utf8toUnicode`).
+    pub fn from_name(name: &str) -> Option<Transform> {
+        Transform::ALL
+            .iter()
+            .copied()
+            .find(|t| t.name().eq_ignore_ascii_case(name))
+    }
+
+    /// The ModSecurity name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transform::UrlDecode => "urlDecode",
+            Transform::UrlDecodeUni => "urlDecodeUni",
+            Transform::HtmlEntityDecode => "htmlEntityDecode",
+            Transform::JsDecode => "jsDecode",
+            Transform::CssDecode => "cssDecode",
+            Transform::EscapeSeqDecode => "escapeSeqDecode",
+            Transform::Base64Decode => "base64Decode",
+            Transform::HexDecode => "hexDecode",
+            Transform::HexEncode => "hexEncode",
+            Transform::Lowercase => "lowercase",
+            Transform::RemoveNulls => "removeNulls",
+            Transform::RemoveWhitespace => "removeWhitespace",
+            Transform::CompressWhitespace => "compressWhitespace",
+            Transform::ReplaceComments => "replaceComments",
+            Transform::RemoveCommentsChar => "removeCommentsChar",
+            Transform::NormalizePath => "normalizePath",
+            Transform::NormalizePathWin => "normalizePathWin",
+            Transform::CmdLine => "cmdLine",
+            Transform::Utf8ToUnicode => "utf8toUnicode",
+            Transform::Length => "length",
+            Transform::Trim => "trim",
+        }
+    }
+
+    /// Applies this step.
+    pub fn apply(self, input: &[u8]) -> Cow<'_, [u8]> {
+        match self {
+            Transform::UrlDecode => url_decode::apply(input),
+            Transform::UrlDecodeUni => url_decode_uni::apply(input),
+            Transform::HtmlEntityDecode => html_entity_decode::apply(input),
+            Transform::JsDecode => js_decode::apply(input),
+            Transform::CssDecode => css_decode::apply(input),
+            Transform::EscapeSeqDecode => escape_seq_decode::apply(input),
+            Transform::Base64Decode => base64_decode::apply(input),
+            Transform::HexDecode => hex_decode::apply(input),
+            Transform::HexEncode => hex_encode::apply(input),
+            Transform::Lowercase => lowercase::apply(input),
+            Transform::RemoveNulls => remove_nulls::apply(input),
+            Transform::RemoveWhitespace => remove_whitespace::apply(input),
+            Transform::CompressWhitespace => compress_whitespace::apply(input),
+            Transform::ReplaceComments => replace_comments::apply(input),
+            Transform::RemoveCommentsChar => remove_comments_char::apply(input),
+            Transform::NormalizePath => normalize_path::apply(input),
+            Transform::NormalizePathWin => normalize_path_win::apply(input),
+            Transform::CmdLine => cmd_line::apply(input),
+            Transform::Utf8ToUnicode => utf8_to_unicode::apply(input),
+            Transform::Length => length::apply(input),
+            Transform::Trim => trim::apply(input),
+        }
+    }
+}
+
+/// Applies a chain left to right, copying only when a step changes the value.
+pub fn apply_chain<'a>(chain: &[Transform], input: &'a [u8]) -> Cow<'a, [u8]> {
+    let mut value = Cow::Borrowed(input);
+    for step in chain {
+        if let Cow::Owned(changed) = step.apply(&value) {
+            value = Cow::Owned(changed);
+        }
+    }
+    value
+}

@@ -1,0 +1,468 @@
+//! Variables: the named parts of a request a rule can inspect (`args`,
+//! `request_headers:user-agent`, `&request_headers:host`, `args:!password`).
+//!
+//! A [`Target`] is parsed once when a ruleset loads. At request time each
+//! collection is expanded into its instances at most once per phase (see
+//! `eval`), so a hundred rules reading `args` walk the arguments once.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use regex_automata::meta::Regex;
+use regex_automata::util::syntax;
+
+use crate::body::BodyFlag;
+use crate::request::Request;
+
+/// A collection (or scalar) of request data. Names follow ModSecurity's
+/// variables, written in lowercase in native rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Collection {
+    /// Query and body arguments.
+    Args,
+    ArgsGet,
+    ArgsPost,
+    ArgsNames,
+    ArgsGetNames,
+    ArgsPostNames,
+    /// Total bytes of all argument names and values.
+    ArgsCombinedSize,
+    RequestHeaders,
+    RequestHeadersNames,
+    RequestCookies,
+    RequestCookiesNames,
+    /// Path and query, without scheme or host, as sent.
+    RequestUri,
+    /// The request target exactly as sent (may be absolute-form).
+    RequestUriRaw,
+    /// The percent-decoded path.
+    RequestFilename,
+    RequestBasename,
+    RequestLine,
+    RequestMethod,
+    RequestProtocol,
+    QueryString,
+    RequestBody,
+    /// `1` when the path or query had `%` not followed by two hex digits.
+    UrlInvalidEncoding,
+    ReqbodyProcessor,
+    /// `1` when the body parser failed, else `0`.
+    ReqbodyError,
+    ReqbodyErrorMsg,
+    /// `1` when any multipart anomaly flag is set.
+    MultipartStrictError,
+    MultipartPartHeaders,
+    /// One body parser anomaly, `1` when set.
+    BodyFlag(BodyFlag),
+    /// Uploaded file names (the `filename=` of each part).
+    Files,
+    /// Field names of uploaded files.
+    FilesNames,
+    FilesCombinedSize,
+    RemoteAddr,
+}
+
+const NAMED: &[(&str, Collection)] = &[
+    ("args", Collection::Args),
+    ("args_get", Collection::ArgsGet),
+    ("args_post", Collection::ArgsPost),
+    ("args_names", Collection::ArgsNames),
+    ("args_get_names", Collection::ArgsGetNames),
+    ("args_post_names", Collection::ArgsPostNames),
+    ("args_combined_size", Collection::ArgsCombinedSize),
+    ("request_headers", Collection::RequestHeaders),
+    ("request_headers_names", Collection::RequestHeadersNames),
+    ("request_cookies", Collection::RequestCookies),
+    ("request_cookies_names", Collection::RequestCookiesNames),
+    ("request_uri", Collection::RequestUri),
+    ("request_uri_raw", Collection::RequestUriRaw),
+    ("request_filename", Collection::RequestFilename),
+    ("request_basename", Collection::RequestBasename),
+    ("request_line", Collection::RequestLine),
+    ("request_method", Collection::RequestMethod),
+    ("request_protocol", Collection::RequestProtocol),
+    ("query_string", Collection::QueryString),
+    ("request_body", Collection::RequestBody),
+    ("url_invalid_encoding", Collection::UrlInvalidEncoding),
+    ("reqbody_processor", Collection::ReqbodyProcessor),
+    ("reqbody_error", Collection::ReqbodyError),
+    ("reqbody_error_msg", Collection::ReqbodyErrorMsg),
+    ("multipart_strict_error", Collection::MultipartStrictError),
+    ("multipart_part_headers", Collection::MultipartPartHeaders),
+    ("files", Collection::Files),
+    ("files_names", Collection::FilesNames),
+    ("files_combined_size", Collection::FilesCombinedSize),
+    ("remote_addr", Collection::RemoteAddr),
+];
+
+impl Collection {
+    /// Looks a collection up by its native (lowercase) or SecLang (uppercase) name.
+    pub fn from_name(name: &str) -> Option<Collection> {
+        let lc = name.to_ascii_lowercase();
+        NAMED
+            .iter()
+            .find(|(n, _)| *n == lc)
+            .map(|(_, c)| *c)
+            .or_else(|| {
+                BodyFlag::ALL
+                    .iter()
+                    .find(|f| f.variable_name() == lc)
+                    .map(|f| Collection::BodyFlag(*f))
+            })
+    }
+
+    /// The native name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Collection::BodyFlag(flag) => flag.variable_name(),
+            other => NAMED
+                .iter()
+                .find(|(_, c)| *c == other)
+                .map(|(n, _)| *n)
+                .unwrap_or("unknown"),
+        }
+    }
+
+    /// True when this collection can only be known once the body was read,
+    /// or may hold more once it is (rules reading it run in the body phase).
+    pub fn needs_body(self) -> bool {
+        matches!(
+            self,
+            Collection::Args
+                | Collection::ArgsPost
+                | Collection::ArgsNames
+                | Collection::ArgsPostNames
+                | Collection::ArgsCombinedSize
+                | Collection::RequestBody
+                | Collection::ReqbodyProcessor
+                | Collection::ReqbodyError
+                | Collection::ReqbodyErrorMsg
+                | Collection::MultipartStrictError
+                | Collection::MultipartPartHeaders
+                | Collection::BodyFlag(_)
+                | Collection::Files
+                | Collection::FilesNames
+                | Collection::FilesCombinedSize
+        )
+    }
+
+    /// True for collections with named members (a selector makes sense).
+    pub fn is_keyed(self) -> bool {
+        matches!(
+            self,
+            Collection::Args
+                | Collection::ArgsGet
+                | Collection::ArgsPost
+                | Collection::ArgsNames
+                | Collection::ArgsGetNames
+                | Collection::ArgsPostNames
+                | Collection::RequestHeaders
+                | Collection::RequestHeadersNames
+                | Collection::RequestCookies
+                | Collection::RequestCookiesNames
+                | Collection::MultipartPartHeaders
+                | Collection::Files
+                | Collection::FilesNames
+        )
+    }
+
+    /// Expands this collection into its instances for one request.
+    ///
+    /// For keyed collections the instance name is the member's name (an
+    /// argument, header or cookie name); for scalars it is empty.
+    pub fn instances<'r>(self, req: &'r Request) -> Vec<Instance<'r>> {
+        let body = req.body.as_ref();
+        let post_args = body.map(|b| b.args.as_slice()).unwrap_or(&[]);
+        let pairs = |args: &'r [crate::request::Arg]| {
+            args.iter()
+                .map(|a| Instance::borrowed(&a.name, &a.value))
+                .collect::<Vec<_>>()
+        };
+        let names = |args: &'r [crate::request::Arg]| {
+            args.iter()
+                .map(|a| Instance::borrowed(&a.name, &a.name))
+                .collect::<Vec<_>>()
+        };
+        let scalar = |v: &'r [u8]| vec![Instance::borrowed(b"", v)];
+        let owned = |v: Vec<u8>| {
+            vec![Instance {
+                name: Cow::Borrowed(&b""[..]),
+                value: Cow::Owned(v),
+            }]
+        };
+        let flag = |on: bool| owned(if on { b"1".to_vec() } else { b"0".to_vec() });
+        match self {
+            Collection::Args => {
+                let mut all = pairs(&req.query_args);
+                all.extend(pairs(post_args));
+                all
+            }
+            Collection::ArgsGet => pairs(&req.query_args),
+            Collection::ArgsPost => pairs(post_args),
+            Collection::ArgsNames => {
+                let mut all = names(&req.query_args);
+                all.extend(names(post_args));
+                all
+            }
+            Collection::ArgsGetNames => names(&req.query_args),
+            Collection::ArgsPostNames => names(post_args),
+            Collection::ArgsCombinedSize => {
+                let size: usize = req
+                    .query_args
+                    .iter()
+                    .chain(post_args)
+                    .map(|a| a.name.len() + a.value.len())
+                    .sum();
+                owned(size.to_string().into_bytes())
+            }
+            Collection::RequestHeaders => req
+                .headers
+                .iter()
+                .map(|h| Instance::borrowed(&h.name_lc, &h.value))
+                .collect(),
+            Collection::RequestHeadersNames => req
+                .headers
+                .iter()
+                .map(|h| Instance::borrowed(&h.name_lc, &h.name))
+                .collect(),
+            Collection::RequestCookies => pairs(&req.cookies),
+            Collection::RequestCookiesNames => names(&req.cookies),
+            Collection::RequestUri => {
+                if req.query_string.is_empty() && !req.uri_raw.contains(&b'?') {
+                    scalar(&req.path_raw)
+                } else {
+                    let mut uri = req.path_raw.clone();
+                    uri.push(b'?');
+                    uri.extend_from_slice(&req.query_string);
+                    owned(uri)
+                }
+            }
+            Collection::RequestUriRaw => scalar(&req.uri_raw),
+            Collection::RequestFilename => scalar(&req.path_decoded),
+            Collection::RequestBasename => scalar(&req.basename),
+            Collection::RequestLine => owned(req.request_line()),
+            Collection::RequestMethod => scalar(&req.method),
+            Collection::RequestProtocol => scalar(&req.protocol),
+            Collection::QueryString => scalar(&req.query_string),
+            Collection::RequestBody => match body {
+                Some(b) => scalar(&b.raw),
+                None => Vec::new(),
+            },
+            Collection::UrlInvalidEncoding => flag(req.uri_invalid_encoding),
+            Collection::ReqbodyProcessor => match body {
+                Some(b) => scalar(b.processor.name().as_bytes()),
+                None => Vec::new(),
+            },
+            Collection::ReqbodyError => flag(body.is_some_and(|b| b.error.is_some())),
+            Collection::ReqbodyErrorMsg => match body.and_then(|b| b.error.as_deref()) {
+                Some(msg) => scalar(msg.as_bytes()),
+                None => Vec::new(),
+            },
+            Collection::MultipartStrictError => {
+                flag(body.is_some_and(|b| b.flags.iter().any(|f| f.is_multipart_strict())))
+            }
+            Collection::MultipartPartHeaders => body
+                .map(|b| {
+                    b.part_headers
+                        .iter()
+                        .map(|h| Instance::borrowed(&h.name_lc, &h.value))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Collection::BodyFlag(f) => flag(body.is_some_and(|b| b.has_flag(f))),
+            Collection::Files => body
+                .map(|b| {
+                    b.files
+                        .iter()
+                        .map(|f| Instance::borrowed(&f.field_name, &f.filename))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Collection::FilesNames => body
+                .map(|b| {
+                    b.files
+                        .iter()
+                        .map(|f| Instance::borrowed(&f.field_name, &f.field_name))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Collection::FilesCombinedSize => {
+                let size: usize = body
+                    .map(|b| b.files.iter().map(|f| f.size).sum())
+                    .unwrap_or(0);
+                owned(size.to_string().into_bytes())
+            }
+            Collection::RemoteAddr => scalar(&req.remote_addr),
+        }
+    }
+}
+
+/// One value of a collection: an argument, a header, a scalar.
+#[derive(Clone, Debug)]
+pub struct Instance<'r> {
+    /// Member name (lowercase for headers), empty for scalars.
+    pub name: Cow<'r, [u8]>,
+    pub value: Cow<'r, [u8]>,
+}
+
+impl<'r> Instance<'r> {
+    fn borrowed(name: &'r [u8], value: &'r [u8]) -> Self {
+        Instance {
+            name: Cow::Borrowed(name),
+            value: Cow::Borrowed(value),
+        }
+    }
+}
+
+/// Picks members of a keyed collection by name.
+#[derive(Clone, Debug)]
+pub enum Selector {
+    /// Exact name, compared ASCII case-insensitively.
+    Name(Vec<u8>),
+    /// Regex over the name (`args:/^user\./`), byte mode, case-insensitive.
+    Regex { source: String, regex: Regex },
+}
+
+impl Selector {
+    fn parse(text: &str) -> Result<Selector, String> {
+        if text.len() >= 2 && text.starts_with('/') && text.ends_with('/') {
+            let source = &text[1..text.len() - 1];
+            let regex = Regex::builder()
+                .syntax(
+                    syntax::Config::new()
+                        .unicode(false)
+                        .utf8(false)
+                        .case_insensitive(true),
+                )
+                .build(source)
+                .map_err(|e| format!("selector regex /{source}/ does not compile: {e}"))?;
+            Ok(Selector::Regex {
+                source: source.to_string(),
+                regex,
+            })
+        } else if text.is_empty() {
+            Err("empty selector after ':'".to_string())
+        } else {
+            Ok(Selector::Name(text.as_bytes().to_ascii_lowercase()))
+        }
+    }
+
+    /// Does this selector pick a member with this name?
+    pub fn selects(&self, name: &[u8]) -> bool {
+        match self {
+            Selector::Name(n) => n.eq_ignore_ascii_case(name),
+            Selector::Regex { regex, .. } => regex.is_match(name),
+        }
+    }
+}
+
+impl fmt::Display for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Selector::Name(n) => write!(f, "{}", String::from_utf8_lossy(n)),
+            Selector::Regex { source, .. } => write!(f, "/{source}/"),
+        }
+    }
+}
+
+/// One target of a rule: a collection, optionally narrowed to members, minus
+/// excluded members, or counted.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub collection: Collection,
+    pub selector: Option<Selector>,
+    pub exclusions: Vec<Selector>,
+    /// `&args`: the value is the number of (selected) members.
+    pub count: bool,
+}
+
+/// A parsed target string: either a target, or an exclusion to apply to the
+/// rule's other targets of the same collection (`args:!password`).
+#[derive(Clone, Debug)]
+pub enum TargetItem {
+    Include(Target),
+    Exclude(Collection, Selector),
+}
+
+impl TargetItem {
+    /// Parses `args`, `args:id`, `args:/re/`, `&request_headers:host`, `args:!password`.
+    ///
+    /// # Errors
+    /// A message naming the unknown collection, the empty selector, a selector
+    /// on a scalar, or a selector regex that does not compile.
+    pub fn parse(text: &str) -> Result<TargetItem, String> {
+        let text = text.trim();
+        let (count, rest) = match text.strip_prefix('&') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (name, selector) = match rest.split_once(':') {
+            Some((n, s)) => (n, Some(s)),
+            None => (rest, None),
+        };
+        let collection =
+            Collection::from_name(name).ok_or_else(|| format!("unknown variable `{name}`"))?;
+        let Some(selector) = selector else {
+            return Ok(TargetItem::Include(Target {
+                collection,
+                selector: None,
+                exclusions: Vec::new(),
+                count,
+            }));
+        };
+        if !collection.is_keyed() {
+            return Err(format!(
+                "`{name}` is a single value; it takes no `:selector`"
+            ));
+        }
+        if let Some(excluded) = selector.strip_prefix('!') {
+            if count {
+                return Err(format!("`{text}`: an exclusion cannot be counted"));
+            }
+            return Ok(TargetItem::Exclude(collection, Selector::parse(excluded)?));
+        }
+        Ok(TargetItem::Include(Target {
+            collection,
+            selector: Some(Selector::parse(selector)?),
+            exclusions: Vec::new(),
+            count,
+        }))
+    }
+}
+
+impl Target {
+    /// Does this target (before counting) look at a member with this name?
+    pub fn selects(&self, name: &[u8]) -> bool {
+        self.selector.as_ref().is_none_or(|s| s.selects(name))
+            && !self.exclusions.iter().any(|e| e.selects(name))
+    }
+
+    /// How the verdict names a matched instance: `ARGS:id`, `REQUEST_URI`.
+    pub fn describe(&self, name: &[u8]) -> String {
+        let base = self.collection.name().to_ascii_uppercase();
+        let prefix = if self.count { "&" } else { "" };
+        if self.collection.is_keyed() && !name.is_empty() {
+            format!("{prefix}{base}:{}", String::from_utf8_lossy(name))
+        } else if let (true, Some(sel)) = (self.count, &self.selector) {
+            format!("{prefix}{base}:{sel}")
+        } else {
+            format!("{prefix}{base}")
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.count {
+            f.write_str("&")?;
+        }
+        f.write_str(self.collection.name())?;
+        if let Some(sel) = &self.selector {
+            write!(f, ":{sel}")?;
+        }
+        for excl in &self.exclusions {
+            write!(f, ",{}:!{excl}", self.collection.name())?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,123 @@
+//! The outcome of inspecting a request: the decision and every rule that
+//! matched, with enough context to explain it in a log line.
+
+use serde::Serialize;
+
+use crate::rule::{Action, Phase, RuleId, Severity};
+
+/// What to do with the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// No rule asked to block.
+    Pass,
+    /// The anomaly threshold was reached or a blocking rule matched.
+    Block,
+    /// Would have been blocked, but the policy is detection-only.
+    Detect,
+    /// An allow rule matched; inspection stopped.
+    Allow,
+}
+
+/// One rule that matched.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RuleMatch {
+    pub rule_id: RuleId,
+    pub message: String,
+    pub severity: Severity,
+    pub category: String,
+    pub action: Action,
+    pub phase: Phase,
+    /// Score this match added (0 for `log` rules).
+    pub score: u32,
+    /// The variable that matched: `ARGS:id`, `REQUEST_HEADERS:user-agent`.
+    pub variable: String,
+    /// The transformed value around the match, truncated, secrets masked.
+    pub excerpt: String,
+}
+
+/// The whole outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub decision: Decision,
+    /// Inbound anomaly score (sum over categories).
+    pub score: u32,
+    /// Per-category scores, only categories that scored.
+    pub scores: Vec<(String, u32)>,
+    pub threshold: u32,
+    pub matches: Vec<RuleMatch>,
+}
+
+impl Verdict {
+    pub fn rule_ids(&self) -> Vec<RuleId> {
+        self.matches.iter().map(|m| m.rule_id).collect()
+    }
+
+    pub fn is_blocked(&self) -> bool {
+        self.decision == Decision::Block
+    }
+}
+
+/// Longest excerpt kept in a verdict, in bytes of the transformed value.
+pub const EXCERPT_LEN: usize = 64;
+
+/// Variable-name fragments whose values are never logged.
+const SECRET_NAMES: &[&[u8]] = &[
+    b"pass",
+    b"pwd",
+    b"secret",
+    b"token",
+    b"auth",
+    b"session",
+    b"sess",
+    b"apikey",
+    b"api_key",
+    b"api-key",
+    b"credential",
+    b"cookie",
+    b"csrf",
+    b"jwt",
+    b"otp",
+];
+
+/// True when a member with this name holds a secret.
+pub fn is_secret_name(name: &[u8]) -> bool {
+    let lc = name.to_ascii_lowercase();
+    SECRET_NAMES
+        .iter()
+        .any(|s| lc.windows(s.len()).any(|w| w == *s))
+}
+
+/// A printable excerpt of `value` around `span`, at most [`EXCERPT_LEN`] bytes,
+/// with control and non-ASCII bytes escaped so a log line stays one line.
+pub fn excerpt(value: &[u8], span: Option<(usize, usize)>) -> String {
+    // Show a little context before the match so a reader sees where it sits.
+    let start = match span {
+        Some((s, e)) if s <= e && e <= value.len() => s.saturating_sub(8),
+        _ => 0,
+    };
+    let end = value.len().min(start + EXCERPT_LEN);
+    let mut out = String::with_capacity(end - start + 8);
+    if start > 0 {
+        out.push('…');
+    }
+    for &b in &value[start..end] {
+        match b {
+            0x20..=0x7e => out.push(b as char),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    if end < value.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// The excerpt, or a placeholder when the value is a secret.
+pub fn masked_excerpt(name: &[u8], value: &[u8], span: Option<(usize, usize)>) -> String {
+    if is_secret_name(name) {
+        format!("[masked {} bytes]", value.len())
+    } else {
+        excerpt(value, span)
+    }
+}
