@@ -1,0 +1,381 @@
+//! proxy-wasm glue: Envoy callbacks in, engine calls, responses, logs and
+//! metrics out. Host calls go through `hostcalls` directly and their errors
+//! are handled here, never unwrapped: a failed host call must not trap the VM.
+//!
+//! Body handling follows Envoy's rules: returning `Pause` from the headers
+//! callback would stop body callbacks, so headers-phase rules run first, the
+//! headers continue, and the body callback pauses (Envoy buffers) until the
+//! end of the stream or the configured limit.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use palisade_engine::request::{Header, Request};
+use palisade_engine::rule::{Phase, RuleId};
+use palisade_engine::{Decision, Transaction, Verdict};
+use proxy_wasm::hostcalls;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, MetricType};
+
+use crate::config::{self, LogLevel as LogSetting, OverLimit, Settings};
+use crate::response::{self, LogContext};
+
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(LogLevel::Info);
+    std::panic::set_hook(Box::new(|info| {
+        log(LogLevel::Critical, &format!("palisade: panic: {info}"));
+    }));
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
+}}
+
+fn log(level: LogLevel, message: &str) {
+    // Nothing sensible to do if logging itself fails.
+    let _ = hostcalls::log(level, message);
+}
+
+/// Counter ids, defined once per VM.
+#[derive(Default)]
+struct Metrics {
+    inspected: Option<u32>,
+    blocked: Option<u32>,
+    detected: Option<u32>,
+    body_limit_hits: Option<u32>,
+    /// Per-rule hit counters, defined on a rule's first hit.
+    rules: RefCell<HashMap<RuleId, Option<u32>>>,
+}
+
+impl Metrics {
+    fn define() -> Self {
+        let counter = |name: &str| match hostcalls::define_metric(MetricType::Counter, name) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                log(
+                    LogLevel::Warn,
+                    &format!("palisade: cannot define metric {name}: {e:?}"),
+                );
+                None
+            }
+        };
+        Metrics {
+            inspected: counter("palisade.requests_inspected"),
+            blocked: counter("palisade.requests_blocked"),
+            detected: counter("palisade.requests_detected"),
+            body_limit_hits: counter("palisade.body_limit_hits"),
+            rules: RefCell::new(HashMap::new()),
+        }
+    }
+
+    fn bump(id: Option<u32>) {
+        if let Some(id) = id {
+            let _ = hostcalls::increment_metric(id, 1);
+        }
+    }
+
+    fn rule_hit(&self, rule: RuleId) {
+        let mut rules = self.rules.borrow_mut();
+        let id = *rules.entry(rule).or_insert_with(|| {
+            hostcalls::define_metric(MetricType::Counter, &format!("palisade.rule.{rule}.hits"))
+                .ok()
+        });
+        Metrics::bump(id);
+    }
+}
+
+struct Shared {
+    settings: Settings,
+    metrics: Metrics,
+}
+
+#[derive(Default)]
+struct Root {
+    shared: Option<Rc<Shared>>,
+}
+
+impl Context for Root {}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, size: usize) -> bool {
+        let json = match hostcalls::get_buffer(BufferType::PluginConfiguration, 0, size) {
+            Ok(bytes) => bytes.unwrap_or_default(),
+            Err(e) => {
+                log(
+                    LogLevel::Critical,
+                    &format!("palisade: invalid plugin configuration: cannot read it: {e:?}"),
+                );
+                return false;
+            }
+        };
+        match config::load(&json, crate::BUILTIN_RULESET) {
+            Ok(settings) => {
+                log(
+                    LogLevel::Info,
+                    &format!(
+                        "palisade: loaded {} rules (paranoia {}, threshold {}, mode {:?})",
+                        settings.engine.rules().len(),
+                        settings.policy.paranoia,
+                        settings.policy.inbound_threshold,
+                        settings.policy.mode
+                    ),
+                );
+                self.shared = Some(Rc::new(Shared {
+                    settings,
+                    metrics: Metrics::define(),
+                }));
+                true
+            }
+            Err(e) => {
+                // Returning false makes Envoy apply the plugin's failure policy.
+                log(
+                    LogLevel::Critical,
+                    &format!("palisade: invalid plugin configuration: {e}"),
+                );
+                false
+            }
+        }
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        let shared = self.shared.clone()?;
+        Some(Box::new(Stream {
+            shared,
+            request: None,
+            tx: Transaction::new(),
+            request_id: String::new(),
+            done: false,
+        }))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
+
+/// One HTTP request.
+struct Stream {
+    shared: Rc<Shared>,
+    request: Option<Request>,
+    tx: Transaction,
+    request_id: String,
+    /// A decision was taken; later callbacks pass through.
+    done: bool,
+}
+
+impl Context for Stream {}
+
+impl Stream {
+    fn settings(&self) -> &Settings {
+        &self.shared.settings
+    }
+
+    /// Builds the request model from the headers map.
+    fn read_request(&mut self) -> Request {
+        let map = hostcalls::get_map_bytes(MapType::HttpRequestHeaders).unwrap_or_default();
+        let mut method = Vec::new();
+        let mut path = Vec::new();
+        let mut headers = Vec::with_capacity(map.len());
+        for (name, value) in map {
+            match name.as_str() {
+                ":method" => method = value,
+                ":path" => path = value,
+                // HTTP/1 `Host` arrives as `:authority`; rules know it as `host`.
+                ":authority" => headers.push(Header::new(&b"host"[..], value)),
+                n if n.starts_with(':') => {}
+                _ => {
+                    if name == "x-request-id" {
+                        self.request_id = String::from_utf8_lossy(&value).into_owned();
+                    }
+                    headers.push(Header::new(name.into_bytes(), value));
+                }
+            }
+        }
+        let protocol = property(&["request", "protocol"]).unwrap_or_else(|| b"HTTP/1.1".to_vec());
+        let mut req = Request::new(method, path, protocol, headers);
+        if let Some(addr) = property(&["source", "address"]) {
+            req.remote_addr = strip_port(&addr).to_vec();
+        }
+        req
+    }
+
+    /// Runs one phase; on a final decision, acts on it. Returns the action.
+    fn run(&mut self, phase: Phase) -> Action {
+        let Some(req) = self.request.take() else {
+            return Action::Continue;
+        };
+        let shared = Rc::clone(&self.shared);
+        let s = &shared.settings;
+        let decided = s.engine.evaluate(phase, &req, &s.policy, &mut self.tx);
+        let last = decided || phase == Phase::Body;
+        let action = if last {
+            self.finish(&req)
+        } else {
+            Action::Continue
+        };
+        self.request = Some(req);
+        action
+    }
+
+    /// Acts on the verdict: respond, log, count.
+    fn finish(&mut self, req: &Request) -> Action {
+        self.done = true;
+        let shared = Rc::clone(&self.shared);
+        let s = &shared.settings;
+        let verdict = s.engine.verdict(&s.policy, &self.tx);
+        for m in &verdict.matches {
+            shared.metrics.rule_hit(m.rule_id);
+        }
+        let event = match verdict.decision {
+            Decision::Block => Some("blocked"),
+            Decision::Detect => Some("detected"),
+            Decision::Pass | Decision::Allow
+                if !verdict.matches.is_empty() && s.log >= LogSetting::Matched =>
+            {
+                Some("matched")
+            }
+            _ => None,
+        };
+        if let Some(event) = event.filter(|_| s.log != LogSetting::Off) {
+            self.log_verdict(event, req, &verdict);
+        }
+        match verdict.decision {
+            Decision::Block => {
+                Metrics::bump(shared.metrics.blocked);
+                let body = response::block_body(&self.request_id, &verdict);
+                self.respond(s.block_status, &body);
+                Action::Pause
+            }
+            Decision::Detect => {
+                Metrics::bump(shared.metrics.detected);
+                Action::Continue
+            }
+            Decision::Pass | Decision::Allow => Action::Continue,
+        }
+    }
+
+    fn log_verdict(&self, event: &str, req: &Request, verdict: &Verdict) {
+        let authority = req.header_values(b"host").next().unwrap_or_default();
+        let ctx = LogContext {
+            request_id: &self.request_id,
+            method: &req.method,
+            path: &req.uri_raw,
+            authority,
+        };
+        let level = if event == "matched" {
+            LogLevel::Info
+        } else {
+            LogLevel::Warn
+        };
+        log(
+            level,
+            &format!(
+                "palisade-verdict {}",
+                response::verdict_line(event, &ctx, verdict)
+            ),
+        );
+    }
+
+    fn respond(&self, status: u32, body: &str) {
+        let headers = vec![
+            ("content-type", "application/json"),
+            ("x-request-id", self.request_id.as_str()),
+        ];
+        if let Err(e) = hostcalls::send_http_response(status, headers, Some(body.as_bytes())) {
+            log(
+                LogLevel::Error,
+                &format!("palisade: cannot send the {status} response: {e:?}"),
+            );
+        }
+    }
+
+    /// Inspects the buffered body (`truncated` when cut at the limit).
+    fn inspect_body(&mut self, size: usize, truncated: bool) -> Action {
+        let body = hostcalls::get_buffer(BufferType::HttpRequestBody, 0, size)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let limits = self.settings().body.limits.clone();
+        if let Some(req) = self.request.as_mut() {
+            req.attach_body(body, truncated, &limits);
+        }
+        self.run(Phase::Body)
+    }
+}
+
+impl HttpContext for Stream {
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        Metrics::bump(self.shared.metrics.inspected);
+        self.request = Some(self.read_request());
+        let action = self.run(Phase::Headers);
+        if self.done {
+            return action;
+        }
+        if end_of_stream || !self.settings().body.inspect {
+            // No body to wait for (or body inspection is off): body-phase
+            // rules still run now, on everything but the body.
+            return self.run(Phase::Body);
+        }
+        Action::Continue
+    }
+
+    fn on_http_request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+        if self.done {
+            return Action::Continue;
+        }
+        let limit = self.settings().body.limit_bytes;
+        if size > limit {
+            Metrics::bump(self.shared.metrics.body_limit_hits);
+            return match self.settings().body.over_limit {
+                OverLimit::Block => {
+                    self.done = true;
+                    Metrics::bump(self.shared.metrics.blocked);
+                    log(
+                        LogLevel::Warn,
+                        &format!(
+                            "palisade-verdict {}",
+                            serde_json::json!({"event": "blocked", "request_id": self.request_id, "reason": "request body exceeds limit", "limit_bytes": limit, "body_bytes": size})
+                        ),
+                    );
+                    let body = response::over_limit_body(&self.request_id, limit);
+                    self.respond(413, &body);
+                    Action::Pause
+                }
+                OverLimit::InspectPartial => self.inspect_body(limit, true),
+            };
+        }
+        if !end_of_stream {
+            // Let Envoy buffer until the whole body (or the limit) is here.
+            return Action::Pause;
+        }
+        self.inspect_body(size, false)
+    }
+
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        if self.done {
+            return Action::Continue;
+        }
+        // Trailers end the stream: the body callback never saw end_of_stream.
+        let size = match hostcalls::get_buffer(BufferType::HttpRequestBody, 0, usize::MAX) {
+            Ok(Some(b)) => b.len(),
+            _ => 0,
+        };
+        self.inspect_body(size, false)
+    }
+}
+
+fn property(path: &[&str]) -> Option<Vec<u8>> {
+    hostcalls::get_property(path.to_vec()).ok().flatten()
+}
+
+/// `1.2.3.4:5678` → `1.2.3.4`, `[::1]:80` → `::1`.
+fn strip_port(addr: &[u8]) -> &[u8] {
+    if let Some(rest) = addr.strip_prefix(b"[") {
+        return rest
+            .iter()
+            .position(|&b| b == b']')
+            .map_or(rest, |end| &rest[..end]);
+    }
+    match addr.iter().rposition(|&b| b == b':') {
+        Some(i) if addr.iter().filter(|&&b| b == b':').count() == 1 => &addr[..i],
+        _ => addr,
+    }
+}
