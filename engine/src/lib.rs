@@ -6,6 +6,7 @@
 //! [`operator`]s → rule actions → [`Verdict`].
 
 pub mod body;
+pub mod config;
 pub mod eval;
 pub mod operator;
 pub mod request;

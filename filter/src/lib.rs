@@ -3,7 +3,7 @@
 //! host glue (callbacks, responses, logs, metrics) lives in `host`, compiled
 //! only for wasm.
 
-pub mod config;
+pub use palisade_engine::config;
 pub mod response;
 
 #[cfg(target_family = "wasm")]

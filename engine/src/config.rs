@@ -1,16 +1,16 @@
-//! The plugin configuration: one JSON document that works as Envoy's wasm
+//! The policy configuration: one JSON document that works as Envoy's wasm
 //! `configuration` and as Istio's `pluginConfig`. Every field is optional;
 //! unknown fields and bad values are refused with an error naming the field
 //! and the value, so a typo never silently weakens protection.
 
 use std::fmt;
 
+use crate::body::BodyLimits;
+use crate::eval::{Exclusion, Mode, PolicyConfig};
+use crate::rule::RuleId;
+use crate::variable::TargetItem;
+use crate::{Engine, Policy, RulesetSpec};
 use base64::Engine as _;
-use palisade_engine::body::BodyLimits;
-use palisade_engine::eval::{Exclusion, Mode, PolicyConfig};
-use palisade_engine::rule::RuleId;
-use palisade_engine::variable::TargetItem;
-use palisade_engine::{Engine, Policy, RulesetSpec};
 use serde::Deserialize;
 
 /// Largest body the filter will buffer. Envoy's own buffer limit must be set

@@ -1,0 +1,150 @@
+//! Evaluation semantics as data: each file in `tests/eval/` holds a small
+//! native ruleset and cases of (plugin configuration, request) → expected
+//! verdict. The configuration is parsed by the same `config::load` the filter
+//! uses, so policies are tested exactly as operators write them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+
+use palisade_engine::config;
+use palisade_engine::Decision;
+use palisade_rules::native::compile_file;
+use palisade_rules::test_request::TestRequest;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    ruleset: serde_yaml_ng::Value,
+    cases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    name: String,
+    #[serde(default)]
+    config: String,
+    request: TestRequest,
+    expect: Expect,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    decision: String,
+    /// Matched rule ids, in evaluation order.
+    rules: Option<Vec<u32>>,
+    score: Option<u32>,
+    /// Matched variables, in order.
+    variables: Option<Vec<String>>,
+    /// A fragment each match's excerpt must contain, in order.
+    excerpts: Option<Vec<String>>,
+    /// Category scores that must be present.
+    #[serde(default)]
+    scores: Vec<(String, u32)>,
+}
+
+#[test]
+fn evaluation_cases() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    let filter = std::env::var("CASES_FILTER").ok();
+    let (mut passed, mut failures) = (0, Vec::new());
+    for path in &paths {
+        let file: File = serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let ruleset_text = serde_yaml_ng::to_string(&file.ruleset).unwrap();
+        let compiled = compile_file(path, &ruleset_text).unwrap_or_else(|e| {
+            panic!(
+                "{}: {}",
+                path.display(),
+                e.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        });
+        let artifact = palisade_engine::RulesetSpec {
+            source: "eval test".into(),
+            rules: compiled.rules,
+        }
+        .to_artifact();
+        for case in &file.cases {
+            if filter
+                .as_ref()
+                .is_some_and(|f| !case.name.contains(f.as_str()))
+            {
+                continue;
+            }
+            let settings = config::load(case.config.as_bytes(), &artifact).unwrap_or_else(|e| {
+                panic!("{} :: {}: config refused: {e}", path.display(), case.name)
+            });
+            let req = case.request.to_request(&settings.body.limits).unwrap();
+            let v = settings.engine.inspect(&req, &settings.policy);
+            let mut problems = Vec::new();
+            let decision = match v.decision {
+                Decision::Pass => "pass",
+                Decision::Block => "block",
+                Decision::Detect => "detect",
+                Decision::Allow => "allow",
+            };
+            if decision != case.expect.decision {
+                problems.push(format!(
+                    "decision {decision}, want {}",
+                    case.expect.decision
+                ));
+            }
+            let ids: Vec<u32> = v.matches.iter().map(|m| m.rule_id.0).collect();
+            if let Some(want) = &case.expect.rules {
+                if &ids != want {
+                    problems.push(format!("rules {ids:?}, want {want:?}"));
+                }
+            }
+            if let Some(want) = case.expect.score {
+                if v.score != want {
+                    problems.push(format!("score {}, want {want}", v.score));
+                }
+            }
+            let vars: Vec<String> = v.matches.iter().map(|m| m.variable.clone()).collect();
+            if let Some(want) = &case.expect.variables {
+                if &vars != want {
+                    problems.push(format!("variables {vars:?}, want {want:?}"));
+                }
+            }
+            if let Some(want) = &case.expect.excerpts {
+                let have: Vec<&str> = v.matches.iter().map(|m| m.excerpt.as_str()).collect();
+                if have.len() != want.len()
+                    || !have.iter().zip(want).all(|(h, w)| h.contains(w.as_str()))
+                {
+                    problems.push(format!("excerpts {have:?}, want fragments {want:?}"));
+                }
+            }
+            for (cat, score) in &case.expect.scores {
+                if !v.scores.iter().any(|(c, s)| c == cat && s == score) {
+                    problems.push(format!("scores {:?}, want {cat}={score}", v.scores));
+                }
+            }
+            if problems.is_empty() {
+                passed += 1;
+            } else {
+                failures.push(format!(
+                    "{} :: {}: {}",
+                    path.display(),
+                    case.name,
+                    problems.join("; ")
+                ));
+            }
+        }
+    }
+    println!(
+        "evaluation cases: {passed} passed, {} failed",
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(passed > 0 || filter.is_some(), "no evaluation cases ran");
+}
