@@ -137,6 +137,10 @@ impl Default for PolicyConfig {
     }
 }
 
+/// Transformed values: (collection, instance index, chain) → the value after
+/// the chain, `None` when the chain left it unchanged.
+type TransformCache = HashMap<(Collection, usize, ChainId), Option<Vec<u8>>>;
+
 /// Per-request state carried from the headers phase to the body phase.
 #[derive(Clone, Debug, Default)]
 pub struct Transaction {
@@ -144,6 +148,10 @@ pub struct Transaction {
     scores: Vec<u32>,
     block_now: bool,
     allowed: bool,
+    /// Kept across phases so header, cookie and URI values are transformed
+    /// once per request; body-dependent entries are dropped when the body
+    /// arrives because their instances change.
+    transformed: TransformCache,
 }
 
 impl Transaction {
@@ -229,7 +237,14 @@ impl Engine {
             .iter()
             .filter(|e| e.applies_to_request(req))
             .collect();
-        let mut scope = PhaseScope::new(req);
+        if phase == Phase::Body {
+            tx.transformed.retain(|(c, _, _), _| !c.needs_body());
+        }
+        let mut scope = PhaseScope {
+            req,
+            tables: HashMap::new(),
+            transformed: std::mem::take(&mut tx.transformed),
+        };
         for (rule, _) in self
             .rules
             .iter()
@@ -270,10 +285,11 @@ impl Engine {
                 Action::Pass | Action::Log => {}
             }
             if tx.block_now || tx.allowed {
-                return true;
+                break;
             }
         }
-        tx.score() >= policy.inbound_threshold
+        tx.transformed = scope.transformed;
+        tx.block_now || tx.allowed || tx.score() >= policy.inbound_threshold
     }
 
     /// The verdict for everything evaluated so far.
@@ -323,20 +339,10 @@ struct Found {
 struct PhaseScope<'r> {
     req: &'r Request,
     tables: HashMap<Collection, Vec<Instance<'r>>>,
-    /// (collection, instance index, chain) → transformed value, `None` when
-    /// the chain left the value unchanged.
-    transformed: HashMap<(Collection, usize, ChainId), Option<Vec<u8>>>,
+    transformed: TransformCache,
 }
 
-impl<'r> PhaseScope<'r> {
-    fn new(req: &'r Request) -> Self {
-        PhaseScope {
-            req,
-            tables: HashMap::new(),
-            transformed: HashMap::new(),
-        }
-    }
-
+impl PhaseScope<'_> {
     fn first_match(
         &mut self,
         rule: &Rule,
