@@ -106,12 +106,17 @@ impl RootContext for Root {
                 return false;
             }
         };
+        let started = hostcalls::get_current_time().ok();
         match config::load(&json, crate::BUILTIN_RULESET) {
             Ok(settings) => {
+                let elapsed = started
+                    .and_then(|t| hostcalls::get_current_time().ok()?.duration_since(t).ok())
+                    .map(|d| d.as_secs_f64() * 1000.0)
+                    .unwrap_or(0.0);
                 log(
                     LogLevel::Info,
                     &format!(
-                        "palisade: loaded {} rules (paranoia {}, threshold {}, mode {:?})",
+                        "palisade: loaded {} rules in {elapsed:.1} ms (paranoia {}, threshold {}, mode {:?})",
                         settings.engine.rules().len(),
                         settings.policy.paranoia,
                         settings.policy.inbound_threshold,
