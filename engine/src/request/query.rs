@@ -1,10 +1,84 @@
-//! `application/x-www-form-urlencoded` argument parsing, shared by the query
-//! string and urlencoded bodies. STUB: to be implemented.
+//! `application/x-www-form-urlencoded` parsing, shared by the query string and
+//! urlencoded bodies, and the one percent-decoder the request model uses.
+
+use std::borrow::Cow;
 
 use super::Arg;
 
+/// Value of an ASCII hex digit.
+pub fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decodes `%XX` (and `+` as space when asked). Malformed escapes are kept
+/// as written and reported, because an attacker's `%zz` is evidence, not noise.
+/// Returns the value and whether a malformed escape was seen.
+pub fn percent_decode(input: &[u8], plus_as_space: bool) -> (Cow<'_, [u8]>, bool) {
+    if !input
+        .iter()
+        .any(|&b| b == b'%' || (plus_as_space && b == b'+'))
+    {
+        return (Cow::Borrowed(input), false);
+    }
+    let mut out = Vec::with_capacity(input.len());
+    let mut invalid = false;
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'%' => {
+                let hi = input.get(i + 1).copied().and_then(hex_value);
+                let lo = input.get(i + 2).copied().and_then(hex_value);
+                if let (Some(h), Some(l)) = (hi, lo) {
+                    out.push(h << 4 | l);
+                    i += 3;
+                    continue;
+                }
+                invalid = true;
+                out.push(b'%');
+            }
+            b'+' if plus_as_space => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    (Cow::Owned(out), invalid)
+}
+
 /// Splits `a=1&b=2&a=3` into decoded arguments, keeping order and repeats.
+/// A piece without `=` is a name with an empty value; empty pieces are skipped.
 pub fn parse(input: &[u8]) -> Vec<Arg> {
-    let _ = input;
-    Vec::new()
+    parse_limited(input, usize::MAX).0
+}
+
+/// Like [`parse`], but keeps at most `max` arguments; the flag says more were present.
+pub fn parse_limited(input: &[u8], max: usize) -> (Vec<Arg>, bool) {
+    let mut args = Vec::new();
+    for piece in input.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+        if args.len() == max {
+            return (args, true);
+        }
+        let (name, value) = match piece.iter().position(|&b| b == b'=') {
+            Some(i) => (&piece[..i], &piece[i + 1..]),
+            None => (piece, &[][..]),
+        };
+        args.push(Arg::new(
+            percent_decode(name, true).0.into_owned(),
+            percent_decode(value, true).0.into_owned(),
+        ));
+    }
+    (args, false)
+}
+
+/// True when the input holds a `%` not followed by two hex digits.
+pub fn has_invalid_escape(input: &[u8]) -> bool {
+    input.iter().enumerate().any(|(i, &b)| {
+        b == b'%'
+            && !(input.get(i + 1).copied().and_then(hex_value).is_some()
+                && input.get(i + 2).copied().and_then(hex_value).is_some())
+    })
 }

@@ -1,7 +1,86 @@
-//! `t:escapeSeqDecode`. STUB: to be implemented.
+//! `t:escapeSeqDecode`: ANSI C escapes (`\n`, `\t`, `\xHH`, `\OOO`, ...).
+//! Shared with jsDecode, which adds `\uHHHH` and drops the backslash of
+//! unknown escapes. Output is never longer than the input.
 
 use std::borrow::Cow;
 
+use super::url_decode_uni::{code_point_byte, hex4};
+use crate::request::query::hex_value;
+
 pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
-    Cow::Borrowed(input)
+    decode_escapes(input, false)
+}
+
+/// Decodes backslash escapes; `js` enables `\uHHHH` and `\c` → `c`.
+pub fn decode_escapes(input: &[u8], js: bool) -> Cow<'_, [u8]> {
+    if !input.contains(&b'\\') {
+        return Cow::Borrowed(input);
+    }
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        if input[i] != b'\\' || i + 1 >= input.len() {
+            out.push(input[i]);
+            i += 1;
+            continue;
+        }
+        let c = input[i + 1];
+        let simple = match c {
+            b'a' => Some(0x07),
+            b'b' => Some(0x08),
+            b'f' => Some(0x0c),
+            b'n' => Some(b'\n'),
+            b'r' => Some(b'\r'),
+            b't' => Some(b'\t'),
+            b'v' => Some(0x0b),
+            b'\\' | b'?' | b'\'' | b'"' => Some(c),
+            _ => None,
+        };
+        if let Some(b) = simple {
+            out.push(b);
+            i += 2;
+            continue;
+        }
+        if js && matches!(c, b'u' | b'U') {
+            if let Some(cp) = hex4(input, i + 2) {
+                out.push(code_point_byte(cp));
+                i += 6;
+                continue;
+            }
+        }
+        if matches!(c, b'x' | b'X') {
+            let hi = input.get(i + 2).copied().and_then(hex_value);
+            let lo = input.get(i + 3).copied().and_then(hex_value);
+            if let (Some(h), Some(l)) = (hi, lo) {
+                out.push(h << 4 | l);
+                i += 4;
+                continue;
+            }
+        }
+        if (b'0'..=b'7').contains(&c) {
+            let mut value: u32 = 0;
+            let mut used = 0;
+            while used < 3 {
+                match input.get(i + 1 + used) {
+                    Some(&d @ b'0'..=b'7') => {
+                        value = value * 8 + u32::from(d - b'0');
+                        used += 1;
+                    }
+                    _ => break,
+                }
+            }
+            out.push((value & 0xFF) as u8);
+            i += 1 + used;
+            continue;
+        }
+        if js {
+            // Unknown JS escape: the backslash is dropped, the character kept.
+            out.push(c);
+        } else {
+            out.push(b'\\');
+            out.push(c);
+        }
+        i += 2;
+    }
+    Cow::Owned(out)
 }

@@ -1,7 +1,55 @@
-//! `t:normalizePath`. STUB: to be implemented.
+//! `t:normalizePath`: resolves `.` and `..` segments and collapses repeated
+//! slashes, so `/a/./b/../../etc//passwd` reads `/etc/passwd`. An absolute
+//! path cannot climb above `/`; a relative one keeps its leading `..`.
+//! A trailing slash is kept. Output is never longer than the input.
 
 use std::borrow::Cow;
 
 pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
-    Cow::Borrowed(input)
+    normalize(input, false)
+}
+
+/// Shared with normalizePathWin, which first reads `\` as `/`.
+pub fn normalize(input: &[u8], backslash: bool) -> Cow<'_, [u8]> {
+    let is_sep = |b: u8| b == b'/' || (backslash && b == b'\\');
+    if !input.iter().any(|&b| is_sep(b)) && input != b"." && input != b".." {
+        return Cow::Borrowed(input);
+    }
+    let absolute = input.first().is_some_and(|&b| is_sep(b));
+    let mut stack: Vec<&[u8]> = Vec::new();
+    let mut trailing = false;
+    for seg in input.split(|&b| is_sep(b)) {
+        trailing = false;
+        match seg {
+            b"" => trailing = true,
+            b"." => trailing = true,
+            b".." => {
+                trailing = true;
+                if stack.last().is_some_and(|s| *s != b"..") {
+                    stack.pop();
+                } else if !absolute {
+                    stack.push(seg);
+                }
+            }
+            _ => stack.push(seg),
+        }
+    }
+    let mut out = Vec::with_capacity(input.len());
+    if absolute {
+        out.push(b'/');
+    }
+    for (i, seg) in stack.iter().enumerate() {
+        if i > 0 {
+            out.push(b'/');
+        }
+        out.extend_from_slice(seg);
+    }
+    if trailing && !stack.is_empty() {
+        out.push(b'/');
+    }
+    if out == input {
+        Cow::Borrowed(input)
+    } else {
+        Cow::Owned(out)
+    }
 }

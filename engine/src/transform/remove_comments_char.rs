@@ -1,7 +1,32 @@
-//! `t:removeCommentsChar`. STUB: to be implemented.
+//! `t:removeCommentsChar`: removes the comment markers `/*`, `*/`, `--` and
+//! `#` themselves, keeping what they enclose. Output is never longer than
+//! the input.
 
 use std::borrow::Cow;
 
 pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
-    Cow::Borrowed(input)
+    let marker = |rest: &[u8]| -> usize {
+        if rest.starts_with(b"/*") || rest.starts_with(b"*/") || rest.starts_with(b"--") {
+            2
+        } else if rest.first() == Some(&b'#') {
+            1
+        } else {
+            0
+        }
+    };
+    if !(0..input.len()).any(|i| marker(&input[i..]) > 0) {
+        return Cow::Borrowed(input);
+    }
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        match marker(&input[i..]) {
+            0 => {
+                out.push(input[i]);
+                i += 1;
+            }
+            n => i += n,
+        }
+    }
+    Cow::Owned(out)
 }

@@ -1,7 +1,10 @@
-//! `t:urlDecode`. STUB: to be implemented.
+//! `t:urlDecode`: `%XX` and `+` decoding. Malformed escapes stay as written.
+//! Output is never longer than the input.
 
 use std::borrow::Cow;
 
+use crate::request::query::percent_decode;
+
 pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
-    Cow::Borrowed(input)
+    percent_decode(input, true).0
 }
