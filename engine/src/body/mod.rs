@@ -182,13 +182,62 @@ impl Body {
     }
 }
 
-/// Chooses a parser from the Content-Type and runs it. STUB dispatch.
+/// Charsets the parsers read as they are; anything else may hide an attack
+/// in an encoding we do not decode, so it is flagged.
+const READABLE_CHARSETS: &[&[u8]] = &[
+    b"utf-8",
+    b"utf8",
+    b"us-ascii",
+    b"ascii",
+    b"iso-8859-1",
+    b"latin1",
+];
+
+/// Chooses a parser from the Content-Type (media type case-insensitive,
+/// parameters ignored for the choice) and runs it.
 pub fn parse(
     content_type: Option<&[u8]>,
     raw: Vec<u8>,
     truncated: bool,
     limits: &BodyLimits,
 ) -> Body {
-    let _ = (content_type, limits);
-    Body::raw_only(raw, truncated)
+    let mut body = Body::raw_only(raw, truncated);
+    let Some(content_type) = content_type else {
+        return body;
+    };
+    let media = content_type
+        .split(|&b| b == b';')
+        .next()
+        .unwrap_or_default();
+    let media = media.trim_ascii().to_ascii_lowercase();
+    if let Some(charset) = param(content_type, b"charset") {
+        let charset = charset.to_ascii_lowercase();
+        if !READABLE_CHARSETS.contains(&charset.as_slice()) {
+            body.flags.push(BodyFlag::CharsetInvalid);
+        }
+    }
+    if media == b"application/x-www-form-urlencoded" {
+        urlencoded::parse(&mut body, limits);
+    } else if media == b"multipart/form-data" {
+        multipart::parse(&mut body, content_type, limits);
+    } else if media.ends_with(b"/json") || media.ends_with(b"+json") {
+        json::parse(&mut body, limits);
+    }
+    body
+}
+
+/// A Content-Type parameter's value, unquoted.
+fn param<'a>(content_type: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    content_type.split(|&b| b == b';').skip(1).find_map(|p| {
+        let eq = p.iter().position(|&b| b == b'=')?;
+        if !p[..eq].trim_ascii().eq_ignore_ascii_case(name) {
+            return None;
+        }
+        let v = p[eq + 1..].trim_ascii();
+        Some(
+            v.strip_prefix(b"\"")
+                .and_then(|v| v.strip_suffix(b"\""))
+                .unwrap_or(v),
+        )
+    })
 }
