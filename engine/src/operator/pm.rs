@@ -1,8 +1,23 @@
-//! `@pm`: phrase matching on one Aho-Corasick automaton per rule, ASCII
-//! case-insensitive like ModSecurity. One pass over the value finds any of
-//! thousands of phrases.
+//! `@pm`: phrase matching with one Aho-Corasick automaton per rule.
+//!
+//! Why: CRS lists hundreds of phrases per rule (scanner names, PHP function
+//! names, file extensions); one pass over the value finds any of them, in time
+//! linear in the value whatever the number of phrases.
+//!
+//! ModSecurity semantics followed: phrases match anywhere in the value, ASCII
+//! case-insensitively (`SELECT` finds `select` and `SeLeCt`; bytes above 0x7F
+//! compare exactly, as ModSecurity's `tolower` in the C locale does). The
+//! phrases are bytes: no Unicode case folding, no normalisation. The reported
+//! span is the leftmost occurrence; when several phrases start there the one
+//! listed first wins (`MatchKind::LeftmostFirst`). Splitting ModSecurity's
+//! single space-separated parameter into phrases is the rule compiler's job.
+//!
+//! Limits: aho-corasick picks the automaton (a DFA for short lists, a
+//! contiguous NFA for long ones), which keeps memory proportional to the total
+//! phrase length rather than phrases × 256. Empty phrases are dropped (one
+//! would match every value); a list with no phrase left is an error.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, MatchKind};
 
 use super::OpMatch;
 
@@ -13,14 +28,15 @@ pub struct Pm {
 }
 
 impl Pm {
-    /// Builds the automaton; empty phrases are ignored.
+    /// Builds the automaton over the non-empty phrases.
     ///
     /// # Errors
-    /// When no non-empty phrase is given, or the automaton cannot be built.
+    /// When no non-empty phrase is given, or aho-corasick cannot build the
+    /// automaton (its state ids would overflow).
     pub fn new(phrases: &[String]) -> Result<Pm, String> {
-        let phrases: Vec<&str> = phrases
+        let phrases: Vec<&[u8]> = phrases
             .iter()
-            .map(String::as_str)
+            .map(|p| p.as_bytes())
             .filter(|p| !p.is_empty())
             .collect();
         if phrases.is_empty() {
@@ -29,19 +45,12 @@ impl Pm {
         let automaton = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostFirst)
-            // A DFA is fastest and, for rule-sized lists, small.
-            .kind(Some(AhoCorasickKind::DFA))
             .build(&phrases)
-            .or_else(|_| {
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .build(&phrases)
-            })
             .map_err(|e| format!("phrase automaton: {e}"))?;
         Ok(Pm { automaton })
     }
 
-    /// The first phrase occurrence, if any.
+    /// The leftmost phrase occurrence in `value`, if any.
     pub fn find(&self, value: &[u8]) -> Option<OpMatch> {
         self.automaton
             .find(value)

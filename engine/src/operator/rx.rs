@@ -1,20 +1,49 @@
 //! `@rx`: regular expressions on regex-automata's meta engine, in byte mode.
 //!
-//! Byte mode (no Unicode classes, `.` matches any byte including newline,
-//! matches may split UTF-8 sequences) is what ModSecurity rules assume: they
-//! write raw bytes as `\xHH` and must see through invalid UTF-8. The engine
-//! is linear in the input (no backtracking), so no pattern can be turned
-//! into a ReDoS. The lazy DFA's cache per regex is capped
-//! ([`LAZY_DFA_CACHE_BYTES`]); past it the engine falls back to slower but
-//! still linear simulation instead of growing memory.
+//! Why byte mode: ModSecurity rules (and OWASP CRS in particular) are written
+//! against raw bytes. They spell single bytes as `\xHH` or `\x{HH}`, expect
+//! `.` to cross newlines, and must keep matching when a value holds invalid
+//! UTF-8 (an evasion favourite). So the syntax is configured with Unicode off
+//! (`\w`, `\d`, `(?i)` are ASCII-only), UTF-8 off (a match may start or end
+//! inside a multi-byte sequence) and `s` on, and empty matches may split a
+//! code point (`utf8_empty(false)`).
+//!
+//! ModSecurity semantics followed: the pattern is searched for anywhere in the
+//! value (unanchored, like PCRE without `^`); the reported span is the
+//! leftmost match. `\x{HH}` with a value up to `FF` is rewritten to `\xHH`
+//! before compiling: in byte mode regex-syntax reads `\x{e4}` as the code
+//! point U+00E4 (which it rejects with Unicode off) while CRS means the byte.
+//!
+//! Why regex-automata: every search is linear in the value. The meta engine
+//! picks a lazy DFA, a one-pass DFA, a bounded backtracker (whose visited set
+//! keeps it linear) or a PikeVM; none can be pushed into exponential time, so
+//! a hostile value cannot turn a rule into a ReDoS.
+//!
+//! Limits:
+//! - the lazy DFA's transition cache is capped per regex at
+//!   [`LAZY_DFA_CACHE_BYTES`]. The cache grows only as a search discovers new
+//!   states; when it fills, it is cleared and, if that keeps happening, the
+//!   search falls back to the (slower, still linear) PikeVM. Memory stays
+//!   bounded whatever the input.
+//! - no PCRE-only features: backreferences, look-around (other than `^`,
+//!   `$`, `\b`, `\B`), possessive quantifiers and atomic groups do not compile.
+//!   The error says so and names the offset in the pattern as written.
+//! - the compiled NFA is limited by regex-automata's default size limit, so a
+//!   pathological pattern fails at load time rather than exhausting memory.
 
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::syntax;
 
 use super::OpMatch;
 
-/// Cap on each regex's lazy DFA cache.
+/// Cap on each regex's lazy DFA cache (2 MiB, regex-automata's own default,
+/// stated here so the figure is ours and documented). Large enough that the
+/// lazy DFA rarely clears on CRS-sized patterns; small enough that a few
+/// hundred rules stay within a proxy-wasm VM's memory.
 pub const LAZY_DFA_CACHE_BYTES: usize = 2 * 1024 * 1024;
+
+/// How much of the pattern to quote either side of a syntax error.
+const ERROR_CONTEXT_CHARS: usize = 16;
 
 /// A compiled `@rx`.
 #[derive(Clone, Debug)]
@@ -23,13 +52,15 @@ pub struct Rx {
 }
 
 impl Rx {
-    /// Compiles `pattern`, rewriting `\x{HH}` to `\xHH` first (SecLang writes
-    /// single bytes that way; in byte mode `\x{..}` would mean a code point).
+    /// Compiles `pattern` in byte mode, rewriting `\x{HH}` to `\xHH` first.
     ///
     /// # Errors
-    /// The regex parser's message when the pattern does not compile.
+    /// A message holding the regex parser's reason and, for syntax errors, the
+    /// byte offset in `pattern` (as written, before the rewrite) with a short
+    /// excerpt around it; or the reason the NFA could not be built (size
+    /// limit).
     pub fn new(pattern: &str) -> Result<Rx, String> {
-        let pattern = rewrite_byte_escapes(pattern);
+        let rewritten = rewrite_byte_escapes(pattern);
         let regex = Regex::builder()
             .syntax(
                 syntax::Config::new()
@@ -42,12 +73,12 @@ impl Rx {
                     .utf8_empty(false)
                     .hybrid_cache_capacity(LAZY_DFA_CACHE_BYTES),
             )
-            .build(&pattern)
-            .map_err(|e| format!("regex does not compile: {e}"))?;
+            .build(&rewritten.text)
+            .map_err(|e| describe_error(pattern, &rewritten, &e))?;
         Ok(Rx { regex })
     }
 
-    /// The leftmost match, if any.
+    /// The leftmost match anywhere in `value`, if any.
     pub fn find(&self, value: &[u8]) -> Option<OpMatch> {
         self.regex
             .find(value)
@@ -55,54 +86,192 @@ impl Rx {
     }
 }
 
-/// `\x{e4}` → `\xe4` for one- and two-digit escapes; wider ones are left for
-/// the parser to reject or accept as it sees fit.
-fn rewrite_byte_escapes(pattern: &str) -> String {
+/// A pattern after `\x{HH}` rewriting, with the way back to the original.
+struct Rewritten {
+    text: String,
+    /// `origin[i]` is the offset in the original pattern of byte `i` of
+    /// `text`; one extra entry maps `text.len()` to the original's length.
+    origin: Vec<usize>,
+}
+
+impl Rewritten {
+    fn push(&mut self, s: &str, from: usize) {
+        self.text.push_str(s);
+        self.origin.resize(self.origin.len() + s.len(), from);
+    }
+}
+
+/// `\x{e4}` → `\xe4`, `\x{9}` → `\x09`, `\x{00ff}` → `\xff`. Escapes for
+/// values above `FF` are left alone for the parser to reject (code points
+/// need Unicode mode). An escaped backslash is kept whole, so `\\x{41}` stays
+/// a literal backslash followed by `x{41}`.
+fn rewrite_byte_escapes(pattern: &str) -> Rewritten {
     let bytes = pattern.as_bytes();
-    let mut out = String::with_capacity(pattern.len());
+    let mut out = Rewritten {
+        text: String::with_capacity(pattern.len()),
+        origin: Vec::with_capacity(pattern.len() + 1),
+    };
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'\\' {
-            // Keep escaped backslashes together so `\\x{41}` is not rewritten.
             if bytes.get(i + 1) == Some(&b'\\') {
-                out.push_str("\\\\");
+                out.push("\\\\", i);
                 i += 2;
                 continue;
             }
-            if bytes.get(i + 1) == Some(&b'x') && bytes.get(i + 2) == Some(&b'{') {
-                if let Some(close) = bytes[i + 3..].iter().position(|&b| b == b'}') {
-                    let digits = &pattern[i + 3..i + 3 + close];
-                    if (1..=2).contains(&digits.len())
-                        && digits.bytes().all(|b| b.is_ascii_hexdigit())
-                    {
-                        out.push_str("\\x");
-                        if digits.len() == 1 {
-                            out.push('0');
-                        }
-                        out.push_str(digits);
-                        i += 3 + close + 1;
-                        continue;
-                    }
-                }
+            if let Some((byte, len)) = brace_byte_escape(&bytes[i..]) {
+                out.push(&format!("\\x{byte:02x}"), i);
+                i += len;
+                continue;
             }
         }
-        let ch_len = pattern[i..].chars().next().map_or(1, char::len_utf8);
-        out.push_str(&pattern[i..i + ch_len]);
+        let ch_len = pattern
+            .get(i..)
+            .and_then(|rest| rest.chars().next())
+            .map_or(1, char::len_utf8);
+        match pattern.get(i..i + ch_len) {
+            Some(ch) => out.push(ch, i),
+            None => break, // unreachable: `i` always sits on a char boundary
+        }
         i += ch_len;
     }
+    out.origin.push(pattern.len());
     out
+}
+
+/// At `\x{...}` whose hex digits (1 to 8 of them) denote a value up to `FF`:
+/// that byte and the escape's length.
+fn brace_byte_escape(s: &[u8]) -> Option<(u8, usize)> {
+    let body = s.strip_prefix(b"\\x{")?;
+    let close = body.iter().take(9).position(|&b| b == b'}')?;
+    let digits = &body[..close];
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let value = std::str::from_utf8(digits)
+        .ok()
+        .and_then(|d| u32::from_str_radix(d, 16).ok())?;
+    let byte = u8::try_from(value).ok()?;
+    Some((byte, 3 + close + 1))
+}
+
+/// One line: the reason, and for syntax errors where it happened in the
+/// pattern as the rule author wrote it. regex-syntax's own rendering repeats
+/// the whole pattern with a caret line, which for a multi-kilobyte CRS regex
+/// buries the reason; its error type is not nameable from here (regex-syntax
+/// is not a direct dependency), so the caret line is read back from it.
+fn describe_error(original: &str, rewritten: &Rewritten, err: &meta::BuildError) -> String {
+    let Some(syntax_err) = err.syntax_error() else {
+        let mut msg = format!("regex does not compile: {err}");
+        let mut source = std::error::Error::source(err);
+        while let Some(s) = source {
+            msg.push_str(": ");
+            msg.push_str(&s.to_string());
+            source = s.source();
+        }
+        return msg;
+    };
+    let rendered = syntax_err.to_string();
+    let reason = rendered
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("error: "))
+        .unwrap_or("invalid syntax");
+    match caret_offset(&rendered, &rewritten.text).and_then(|at| rewritten.origin.get(at).copied())
+    {
+        Some(at) => format!(
+            "regex does not compile: {reason} at byte {at} (near `{}`)",
+            excerpt(original, at)
+        ),
+        None => format!("regex does not compile: {reason}"),
+    }
+}
+
+/// Byte offset in `pattern` of the first `^` in regex-syntax's single-line
+/// rendering (`regex parse error:` / 4 spaces + pattern / 4 spaces + carets).
+fn caret_offset(rendered: &str, pattern: &str) -> Option<usize> {
+    if pattern.contains('\n') {
+        return None;
+    }
+    let carets = rendered.lines().nth(2)?.strip_prefix("    ")?;
+    if !carets.contains('^') || !carets.chars().all(|c| c == ' ' || c == '^') {
+        return None;
+    }
+    let column = carets.find('^')?; // spaces are one byte each
+    pattern
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(pattern.len()))
+        .nth(column)
+}
+
+/// Up to [`ERROR_CONTEXT_CHARS`] characters either side of byte `at`.
+fn excerpt(pattern: &str, at: usize) -> &str {
+    let mut start = at.min(pattern.len());
+    for _ in 0..ERROR_CONTEXT_CHARS {
+        match pattern.get(..start).and_then(|s| s.chars().next_back()) {
+            Some(c) => start -= c.len_utf8(),
+            None => break,
+        }
+    }
+    let mut end = at.min(pattern.len());
+    for _ in 0..ERROR_CONTEXT_CHARS {
+        match pattern.get(end..).and_then(|s| s.chars().next()) {
+            Some(c) => end += c.len_utf8(),
+            None => break,
+        }
+    }
+    pattern.get(start..end).unwrap_or(pattern)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::rewrite_byte_escapes;
+    use super::{rewrite_byte_escapes, Rx};
+
+    fn rewrite(p: &str) -> String {
+        rewrite_byte_escapes(p).text
+    }
 
     #[test]
     fn rewrites_only_byte_escapes() {
-        assert_eq!(rewrite_byte_escapes(r"a\x{e4}b"), r"a\xe4b");
-        assert_eq!(rewrite_byte_escapes(r"\x{9}"), r"\x09");
-        assert_eq!(rewrite_byte_escapes(r"\\x{41}"), r"\\x{41}");
-        assert_eq!(rewrite_byte_escapes(r"\x{1F600}"), r"\x{1F600}");
-        assert_eq!(rewrite_byte_escapes("ü\\x{41"), "ü\\x{41");
+        assert_eq!(rewrite(r"a\x{e4}b"), r"a\xe4b");
+        assert_eq!(rewrite(r"\x{9}"), r"\x09");
+        assert_eq!(rewrite(r"\x{00FF}"), r"\xff");
+        assert_eq!(rewrite(r"[\x{00}-\x{1f}]"), r"[\x00-\x1f]");
+        assert_eq!(rewrite(r"\\x{41}"), r"\\x{41}");
+        assert_eq!(rewrite(r"\\\x{41}"), r"\\\x41");
+        assert_eq!(rewrite(r"\x{100}"), r"\x{100}");
+        assert_eq!(rewrite(r"\x{1F600}"), r"\x{1F600}");
+        assert_eq!(rewrite(r"\x{}"), r"\x{}");
+        assert_eq!(rewrite("ü\\x{41"), "ü\\x{41");
+        assert_eq!(rewrite("trailing\\"), "trailing\\");
+    }
+
+    #[test]
+    fn offsets_map_back_through_the_rewrite() {
+        let r = rewrite_byte_escapes(r"\x{e4}ü(");
+        assert_eq!(r.text, r"\xe4ü(");
+        assert_eq!(r.origin.len(), r.text.len() + 1);
+        // `(` is byte 6 of the rewritten text and byte 8 of the original.
+        assert_eq!(r.origin[6], 8);
+        assert_eq!(r.origin[r.text.len()], r"\x{e4}ü(".len());
+    }
+
+    #[test]
+    fn syntax_error_names_the_original_offset() {
+        let err = Rx::new(r"\x{e4}\x{e4}abc(def").err().unwrap_or_default();
+        assert!(err.contains("unclosed group"), "{err}");
+        assert!(err.contains("at byte 15"), "{err}");
+        assert!(err.contains(r"(near `\x{e4}\x{e4}abc(def`)"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn error_excerpt_is_bounded_and_char_safe() {
+        let pattern = format!("{}ä)", "ö".repeat(40));
+        let err = Rx::new(&pattern).err().unwrap_or_default();
+        assert!(err.contains("unopened group"), "{err}");
+        assert!(err.contains(&format!("at byte {}", 40 * 2 + 2)), "{err}");
+        assert!(err.len() < 160, "{err}");
     }
 }
