@@ -1,7 +1,9 @@
 //! `t:base64Decode`: decodes standard base64 up to the first character that
 //! is not part of the alphabet (padding ends it too), like ModSecurity; a
 //! value with nothing decodable is left unchanged. Output is at most 3/4 of
-//! the input.
+//! the input. CR and LF are skipped (MIME wraps base64 at 76 columns; the
+//! mbedtls decoder ModSecurity v3 uses and Coraza's both skip them), so a
+//! wrapped payload decodes past its first line.
 
 use std::borrow::Cow;
 
@@ -21,6 +23,9 @@ pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
     let (mut acc, mut nbits) = (0u32, 0u32);
     let mut used = 0;
     for &b in input {
+        if b == b'\r' || b == b'\n' {
+            continue;
+        }
         let Some(v) = sextet(b) else { break };
         used += 1;
         acc = (acc << 6 | v) & 0xFFFFFF;

@@ -31,8 +31,12 @@ pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
         }
         if end > i + 1 {
             out.push(code_point_byte(cp));
-            // One whitespace after a hex escape belongs to the escape.
-            if matches!(input.get(end), Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0c)) {
+            // One whitespace (C isspace, VT included, as ModSecurity) after a
+            // hex escape belongs to the escape.
+            if matches!(
+                input.get(end),
+                Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+            ) {
                 end += 1;
             }
             i = end;

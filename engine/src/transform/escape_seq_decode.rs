@@ -1,6 +1,7 @@
 //! `t:escapeSeqDecode`: ANSI C escapes (`\n`, `\t`, `\xHH`, `\OOO`, ...).
-//! Shared with jsDecode, which adds `\uHHHH` and drops the backslash of
-//! unknown escapes. Output is never longer than the input.
+//! Shared with jsDecode, which adds `\uHHHH`. In both, the backslash of an
+//! unknown escape is dropped (`\z` → `z`), as ModSecurity v3 and Coraza do:
+//! `sel\ect` must read `select`. Output is never longer than the input.
 
 use std::borrow::Cow;
 
@@ -11,7 +12,9 @@ pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
     decode_escapes(input, false)
 }
 
-/// Decodes backslash escapes; `js` enables `\uHHHH` and `\c` → `c`.
+/// Decodes backslash escapes; `js` enables `\uHHHH` and JavaScript's rules:
+/// `\u`/`\x` lowercase only (`\U0041` is not an escape in JS, nor in
+/// ModSecurity's jsDecode), octal at most `\377`.
 pub fn decode_escapes(input: &[u8], js: bool) -> Cow<'_, [u8]> {
     if !input.contains(&b'\\') {
         return Cow::Borrowed(input);
@@ -41,14 +44,14 @@ pub fn decode_escapes(input: &[u8], js: bool) -> Cow<'_, [u8]> {
             i += 2;
             continue;
         }
-        if js && matches!(c, b'u' | b'U') {
+        if js && c == b'u' {
             if let Some(cp) = hex4(input, i + 2) {
                 out.push(code_point_byte(cp));
                 i += 6;
                 continue;
             }
         }
-        if matches!(c, b'x' | b'X') {
+        if c == b'x' || (!js && c == b'X') {
             let hi = input.get(i + 2).copied().and_then(hex_value);
             let lo = input.get(i + 3).copied().and_then(hex_value);
             if let (Some(h), Some(l)) = (hi, lo) {
@@ -60,7 +63,10 @@ pub fn decode_escapes(input: &[u8], js: bool) -> Cow<'_, [u8]> {
         if (b'0'..=b'7').contains(&c) {
             let mut value: u32 = 0;
             let mut used = 0;
-            while used < 3 {
+            // JS octal escapes stop at \377: `\777` is `\77` then `7`
+            // (ModSecurity's jsDecode does the same); C takes three digits.
+            let max = if js && c > b'3' { 2 } else { 3 };
+            while used < max {
                 match input.get(i + 1 + used) {
                     Some(&d @ b'0'..=b'7') => {
                         value = value * 8 + u32::from(d - b'0');
@@ -73,13 +79,9 @@ pub fn decode_escapes(input: &[u8], js: bool) -> Cow<'_, [u8]> {
             i += 1 + used;
             continue;
         }
-        if js {
-            // Unknown JS escape: the backslash is dropped, the character kept.
-            out.push(c);
-        } else {
-            out.push(b'\\');
-            out.push(c);
-        }
+        // Unknown escape: the backslash is dropped, the character kept. This
+        // used to keep `\c` for escapeSeqDecode, unlike ModSecurity v3.
+        out.push(c);
         i += 2;
     }
     Cow::Owned(out)

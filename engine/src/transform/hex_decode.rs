@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use crate::request::query::hex_value;
 
 pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
-    if input.is_empty() || input.len() % 2 != 0 {
+    if input.is_empty() || !input.len().is_multiple_of(2) {
         return Cow::Borrowed(input);
     }
     let mut out = Vec::with_capacity(input.len() / 2);

@@ -1,12 +1,17 @@
-//! `t:removeCommentsChar`: removes the comment markers `/*`, `*/`, `--` and
-//! `#` themselves, keeping what they enclose. Output is never longer than
-//! the input.
+//! `t:removeCommentsChar`: removes the comment markers `/*`, `*/`, `<!--`,
+//! `-->`, `--` and `#` themselves, keeping what they enclose. The HTML markers
+//! are ModSecurity v3's too (without them `<!--` left `<!` behind). Output is
+//! never longer than the input.
 
 use std::borrow::Cow;
 
 pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
     let marker = |rest: &[u8]| -> usize {
-        if rest.starts_with(b"/*") || rest.starts_with(b"*/") || rest.starts_with(b"--") {
+        if rest.starts_with(b"<!--") {
+            4
+        } else if rest.starts_with(b"-->") {
+            3
+        } else if rest.starts_with(b"/*") || rest.starts_with(b"*/") || rest.starts_with(b"--") {
             2
         } else if rest.first() == Some(&b'#') {
             1
