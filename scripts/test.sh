@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every test: engine and rule unit tests, case files, the built-in rule
+# set's own tests, and the end-to-end tests that drive the real palisade.wasm
+# in a real Envoy on 127.0.0.1. Installs what it needs first (scripts/setup.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+
+# The end-to-end tests load this artifact into Envoy; building it first keeps
+# the tests' own (cheap, no-op) rebuild from racing for the cargo lock.
+cargo build --release --target wasm32-wasip1 -p palisade-filter
+cargo run --quiet -p palisade-rules --bin palisade -- test --require-tests rules/builtin
+cargo test --workspace
