@@ -222,6 +222,7 @@ const FUNCTIONS: &[&str] = &[
     "utl_http.request",
     "randomblob",
     "geometrycollection",
+    "analyse",
     "polygon",
     "multipoint",
 ];
@@ -436,6 +437,7 @@ fn logic_rhs(toks: &[Tok], i: usize, quoted: bool) -> Option<usize> {
 
 /// After `having` / `where` / `order by` / ...: an operand or expression.
 fn clause_rhs(toks: &[Tok], i: usize) -> Option<usize> {
+    // `order by` / `group by`: the operand follows `by`.
     let i = if word_at(toks, i) == "by" { i + 1 } else { i };
     match kind_at(toks, i)? {
         Kind::Num
@@ -445,7 +447,10 @@ fn clause_rhs(toks: &[Tok], i: usize) -> Option<usize> {
         | Kind::Open
         | Kind::Keyword
         | Kind::Verb => Some(i),
-        Kind::Bare if is_comparison(toks, i + 1) => Some(i + 1),
+        Kind::Bare => match kind_at(toks, i + 1) {
+            Some(Kind::Op | Kind::Comma | Kind::Clause | Kind::Comment) => Some(i + 1),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -482,9 +487,7 @@ fn stacked(toks: &[Tok], i: usize, after_break: bool) -> Option<usize> {
     if !after_break {
         return None;
     }
-    (i + 1..i + 4)
-        .find(|&j| kind_at(toks, j).is_some_and(|k| k != Kind::Bare))
-        .filter(|_| kind_at(toks, i + 1).is_some())
+    (i + 1..i + 4).find(|&j| kind_at(toks, j).is_some_and(|k| k != Kind::Bare))
 }
 
 /// Rules that hold wherever they occur in the pass.
