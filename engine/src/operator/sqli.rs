@@ -794,7 +794,7 @@ impl Tokenizer<'_> {
         let mut buf = WordBuf::new();
         self.word_part(&mut buf);
         let first_end = self.i;
-        let first_len = buf.len;
+        let (first_len, first_overflow) = (buf.len, buf.overflow);
         // `UN/**/ION`: re-join pieces split by closed comments while unknown.
         while !known(buf.word()) && !buf.overflow && self.starts(self.i, b"/*") {
             if self.at(self.i + 2) == Some(b'!') {
@@ -811,7 +811,7 @@ impl Tokenizer<'_> {
         if !known(buf.word()) {
             self.i = first_end;
             buf.len = first_len;
-            buf.overflow = first_len > MAX_WORD;
+            buf.overflow = first_overflow;
         }
         let word = buf.word();
         if self.at(self.i) == Some(b'(') {
