@@ -27,9 +27,7 @@ fn run() -> Result<(), String> {
     let mut max_seconds: u64 = 3600;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
-        let value = args
-            .next()
-            .ok_or_else(|| format!("{flag} needs a value"))?;
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--port" => port = value.parse().map_err(|e| format!("--port {value}: {e}"))?,
             "--max-seconds" => {
