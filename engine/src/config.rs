@@ -137,8 +137,21 @@ pub fn load(json: &[u8], builtin: &[u8]) -> Result<Settings, ConfigError> {
     let raw: RawConfig = if trimmed.is_empty() {
         RawConfig::default()
     } else {
-        serde_json::from_slice(json)
-            .map_err(|e| bad("", format!("not valid configuration JSON: {e}")))?
+        // serde_path_to_error turns serde's "invalid type: string, expected
+        // u64" into an error at `request_body.limit_bytes`, so a wrong type
+        // is reported against its field like every other bad value.
+        let mut de = serde_json::Deserializer::from_slice(json);
+        serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let field = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.is_syntax() || inner.is_eof() {
+                bad("", format!("not valid configuration JSON: {inner}"))
+            } else if field == "." {
+                bad("", format!("not a valid configuration: {inner}"))
+            } else {
+                bad(field, inner.to_string())
+            }
+        })?
     };
 
     let mode = match raw.mode.as_deref() {
