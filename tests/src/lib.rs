@@ -421,7 +421,7 @@ impl Request {
         // A gateway may answer (413, 403) before reading the whole body and
         // close; a failed write is then not an error, the response decides.
         let _ = stream.write_all(&self.to_bytes());
-        Response::read(&mut BufReader::new(stream))
+        Response::read(&mut BufReader::new(stream), self.method == "HEAD")
     }
 }
 
@@ -434,7 +434,9 @@ pub struct Response {
 }
 
 impl Response {
-    fn read(reader: &mut BufReader<TcpStream>) -> Result<Response, String> {
+    /// Reads one response; `head` says it answers a HEAD request, whose
+    /// Content-Length describes a body that is not sent.
+    fn read(reader: &mut BufReader<TcpStream>, head: bool) -> Result<Response, String> {
         let mut status_line = String::new();
         reader
             .read_line(&mut status_line)
@@ -463,6 +465,9 @@ impl Response {
             headers,
             body: Vec::new(),
         };
+        if head {
+            return Ok(resp);
+        }
         if let Some(len) = resp.header("content-length").and_then(|v| v.parse().ok()) {
             let mut body = vec![0u8; len];
             reader

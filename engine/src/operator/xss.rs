@@ -480,7 +480,8 @@ fn bad_url(value: &[u8]) -> Option<&'static str> {
     let mut buf = [0u8; CAP];
     let mut len = 0;
     let mut leading = true;
-    for c in (Decoded { s: value, i: 0 }) {
+    let mut it = Decoded { s: value, i: 0 };
+    while let Some(c) = it.next() {
         // Leading whitespace / controls (and IE backtick quoting) are
         // stripped by browsers; tab / newline / controls anywhere are ignored.
         if c < b' ' || c == 0x7f || (leading && (c == b' ' || c == b'`')) {
@@ -492,6 +493,9 @@ fn bad_url(value: &[u8]) -> Option<&'static str> {
         len += 1;
         let got = buf.get(..len).unwrap_or(&[]);
         if let Some(s) = BAD_SCHEMES.iter().find(|s| got == s.as_bytes()) {
+            if s.ends_with("script:") && no_code_follows(it) {
+                return None;
+            }
             return Some(s);
         }
         // Stop early once no scheme can match any more.
@@ -500,6 +504,43 @@ fn bad_url(value: &[u8]) -> Option<&'static str> {
         }
     }
     None
+}
+
+/// JavaScript keywords that may start a statement and be followed by a
+/// space and a letter (`new Image()`, `void open()`).
+const JS_LEADING_WORDS: &[&str] = &[
+    "new", "void", "typeof", "delete", "throw", "var", "let", "const", "function", "return", "if",
+    "while", "for", "do", "with", "await", "async", "yield", "eval",
+];
+
+/// Is what follows `javascript:` nothing, or English rather than code? A
+/// title such as `javascript: the good parts` is a word, a space and another
+/// word (in an unquoted attribute only `javascript:` itself lands in the
+/// URL); code after the scheme starts with a call, an operator, a quote or a
+/// keyword (`alert(1)`, `void 0`, `new Image`). A browser runs an empty
+/// script as nothing and prose only as a syntax error, so not flagging
+/// either costs nothing.
+fn no_code_follows(rest: Decoded<'_>) -> bool {
+    let mut rest = rest.skip_while(|c| *c == b' ').peekable();
+    if rest.peek().is_none() {
+        return true;
+    }
+    let mut word = Vec::new();
+    while let Some(&c) = rest.peek() {
+        if !c.is_ascii_alphabetic() || word.len() > 16 {
+            break;
+        }
+        word.push(c.to_ascii_lowercase());
+        rest.next();
+    }
+    if word.is_empty()
+        || JS_LEADING_WORDS
+            .iter()
+            .any(|w| w.as_bytes() == word.as_slice())
+    {
+        return false;
+    }
+    rest.next() == Some(b' ') && rest.next().is_some_and(|c| c.is_ascii_alphabetic())
 }
 
 /// Does this `style` value contain a script vector? CSS comments, escapes
