@@ -11,4 +11,4 @@ scripts/setup.sh
 # the tests' own (cheap, no-op) rebuild from racing for the cargo lock.
 cargo build --release --target wasm32-wasip1 -p palisade-filter
 cargo run --quiet -p palisade-rules --bin palisade -- test --require-tests rules/builtin
-cargo test --workspace
+cargo test --workspace --no-fail-fast
