@@ -1,4 +1,4 @@
-//! `t:base64Decode`: decodes standard base64 up to the first character that
+//! `t:base64Decode`: decodes base64 (standard or URL-safe alphabet) up to the first character that
 //! is not part of the alphabet (padding ends it too), like ModSecurity; a
 //! value with nothing decodable is left unchanged. Output is at most 3/4 of
 //! the input. CR and LF are skipped (MIME wraps base64 at 76 columns; the
@@ -7,6 +7,8 @@
 
 use std::borrow::Cow;
 
+/// Both alphabets at once: standard (`+/`) and URL-safe (`-_`). Apps and
+/// JWTs use the URL-safe one, and a payload must not hide behind the choice.
 fn sextet(b: u8) -> Option<u32> {
     match b {
         b'A'..=b'Z' => Some(u32::from(b - b'A')),
