@@ -31,7 +31,9 @@ pub fn parse(uri: &[u8]) -> UriParts {
     let path = strip_scheme_and_authority(path);
     let (decoded, invalid_path) = percent_decode(path, false);
     let decoded = decoded.into_owned();
-    let basename = match decoded.iter().rposition(|&b| b == b'/') {
+    // `\` separates too, as in ModSecurity: on a Windows server
+    // `/uploads\shell.asp` names `shell.asp`.
+    let basename = match decoded.iter().rposition(|&b| b == b'/' || b == b'\\') {
         Some(i) => decoded[i + 1..].to_vec(),
         None => decoded.clone(),
     };
