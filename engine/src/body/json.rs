@@ -55,6 +55,12 @@ pub fn parse(body: &mut Body, limits: &BodyLimits) {
         limits,
         flags: Vec::new(),
     };
+    // An empty (or blank) body is no document at all, not a broken one:
+    // clients send `content-type: application/json` on body-less POSTs.
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        body.raw = raw;
+        return;
+    }
     match p.document() {
         Ok(()) => {}
         Err(Stop::End) if body.truncated => {}

@@ -210,11 +210,8 @@ pub fn parse(
         .next()
         .unwrap_or_default();
     let media = media.trim_ascii().to_ascii_lowercase();
-    if let Some(charset) = param(content_type, b"charset") {
-        let charset = charset.to_ascii_lowercase();
-        if !READABLE_CHARSETS.contains(&charset.as_slice()) {
-            body.flags.push(BodyFlag::CharsetInvalid);
-        }
+    if !charset_readable(content_type) {
+        body.flags.push(BodyFlag::CharsetInvalid);
     }
     if media == b"application/x-www-form-urlencoded" {
         urlencoded::parse(&mut body, limits);
@@ -224,6 +221,14 @@ pub fn parse(
         json::parse(&mut body, limits);
     }
     body
+}
+
+/// Whether a Content-Type's `charset` (if any) is one the parsers read as
+/// bytes. A body in UTF-7 or EBCDIC hides a payload from byte matching, so
+/// the caller flags it; used for the body and for each multipart part.
+fn charset_readable(content_type: &[u8]) -> bool {
+    param(content_type, b"charset")
+        .is_none_or(|c| READABLE_CHARSETS.contains(&c.to_ascii_lowercase().as_slice()))
 }
 
 /// A Content-Type parameter's value, unquoted.

@@ -261,6 +261,11 @@ fn store_part(
         .find(|(n, _)| n.eq_ignore_ascii_case(b"content-type"))
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
+    // A part in UTF-7 or EBCDIC smuggles its value past byte matching just
+    // as a whole body would.
+    if !super::charset_readable(&content_type) {
+        body.flags.push(BodyFlag::CharsetInvalid);
+    }
     if let Some(filename) = d.filename {
         body.files.push(FilePart {
             field_name: d.name,
