@@ -30,6 +30,14 @@ fn invalid_configs_are_refused_naming_the_field() {
                     line.contains(field),
                     "{config}: line does not name {field}: {line}"
                 );
+                // Envoy 1.40 with failure_policy FAIL_CLOSED and a static
+                // bootstrap: the plugin fails to load and start-up is aborted
+                // (exit 1) rather than serving 503s.
+                assert!(
+                    log.contains("Unable to create Wasm plugin palisade"),
+                    "{config}: Envoy did not report the plugin failure; log:\n{}",
+                    tail(&log, 30)
+                );
             }
             Launch::Ready(gw) => {
                 // If Envoy stays up, the filter must not let traffic through.
