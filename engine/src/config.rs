@@ -316,6 +316,7 @@ fn exclusion(index: usize, raw: RawExclusion) -> Result<Exclusion, ConfigError> 
         path_prefix: raw.path_prefix.map(String::into_bytes),
         host: raw.host.map(|h| h.to_ascii_lowercase().into_bytes()),
         rule_ids: raw.rule_ids.into_iter().map(RuleId).collect(),
+        id_ranges: Vec::new(),
         tags: raw.tags,
         targets,
     })

@@ -5,11 +5,18 @@
 //! chain) pair is transformed once, however many rules read it.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
+use serde::{Deserialize, Serialize};
+
+use crate::body::Processor;
+use crate::effect::{Ctl, Effect, EngineSetting, SetOp};
+use crate::macros::{MacroSource, MacroVar};
+use crate::operator::numeric::parse_int;
+use crate::operator::Operator;
 use crate::request::Request;
-use crate::rule::{Action, ChainId, Phase, Rule, RuleId};
+use crate::rule::{Action, ChainId, Condition, Phase, Rule, RuleId};
 use crate::transform::{self, Transform};
 use crate::variable::{Collection, Instance, Selector, Target};
 use crate::verdict::{masked_excerpt, Decision, RuleMatch, Verdict};
@@ -20,6 +27,25 @@ pub struct Engine {
     rules: Vec<Rule>,
     chains: Vec<Vec<Transform>>,
     categories: Vec<String>,
+    policy_vars: PolicyVars,
+}
+
+/// Transaction variables through which a SecLang ruleset (OWASP CRS) reads
+/// the policy and reports its score, so the plugin configuration's
+/// `paranoia_level` and `inbound_anomaly_threshold` mean the same for CRS as
+/// for native rules. Empty for native rulesets, which the engine scores itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyVars {
+    /// Set to the paranoia level before the first rule runs.
+    #[serde(default)]
+    pub paranoia: Vec<String>,
+    /// Set to the inbound anomaly threshold before the first rule runs.
+    #[serde(default)]
+    pub inbound_threshold: Vec<String>,
+    /// Read as the verdict's score.
+    #[serde(default)]
+    pub score: Option<String>,
 }
 
 /// Whether a reached threshold blocks or is only reported.
@@ -38,8 +64,10 @@ pub struct Exclusion {
     pub path_prefix: Option<Vec<u8>>,
     /// Applies only to this host (`Host` / `:authority`, port ignored), if set.
     pub host: Option<Vec<u8>>,
-    /// Rules affected by id; with `tags` empty too, every rule.
+    /// Rules affected by id; with `tags` and `id_ranges` empty too, every rule.
     pub rule_ids: Vec<RuleId>,
+    /// Rules affected by id range (inclusive), as SecLang writes them.
+    pub id_ranges: Vec<(RuleId, RuleId)>,
     /// Rules affected by tag.
     pub tags: Vec<String>,
     /// Targets removed from those rules; empty means the rules are off.
@@ -73,8 +101,12 @@ impl Exclusion {
     }
 
     fn applies_to_rule(&self, rule: &Rule) -> bool {
-        (self.rule_ids.is_empty() && self.tags.is_empty())
+        (self.rule_ids.is_empty() && self.tags.is_empty() && self.id_ranges.is_empty())
             || self.rule_ids.contains(&rule.id)
+            || self
+                .id_ranges
+                .iter()
+                .any(|(a, b)| (*a..=*b).contains(&rule.id))
             || rule.tags.iter().any(|t| self.tags.contains(t))
     }
 
@@ -112,6 +144,10 @@ pub struct Policy {
     pub exclusions: Vec<Exclusion>,
     /// Per rule (engine order): runs at all under this policy.
     enabled: Vec<bool>,
+    /// Transaction variables set before the first rule (see [`PolicyVars`]).
+    tx_seed: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Transaction variable read as the score, if the ruleset keeps its own.
+    score_var: Option<Vec<u8>>,
 }
 
 /// Inputs to [`Engine::policy`].
@@ -197,7 +233,32 @@ impl Hasher for KeyHasher {
     }
 }
 
-/// Per-request state carried from the headers phase to the body phase.
+/// Transaction variables (the TX collection): lowercase name → value.
+type TxVars = BTreeMap<Vec<u8>, Vec<u8>>;
+
+/// One value a condition matched.
+#[derive(Clone, Debug)]
+struct Hit {
+    /// How the verdict names it: `ARGS:id`, `TX:score`.
+    name: String,
+    /// The member name (`id`), empty for scalars.
+    key: Vec<u8>,
+    /// The value the operator saw (after transforms).
+    value: Vec<u8>,
+    span: Option<(usize, usize)>,
+    /// Read from the transaction (TX, MATCHED_*), not from the request.
+    dynamic: bool,
+}
+
+/// Variables rules set and read while a request is inspected.
+#[derive(Clone, Debug, Default)]
+struct TxState {
+    vars: TxVars,
+    /// What the last matching condition matched (MATCHED_VAR, MATCHED_VARS).
+    matched: Vec<Hit>,
+}
+
+/// Per-request state carried from phase to phase.
 #[derive(Clone, Debug, Default)]
 pub struct Transaction {
     matches: Vec<RuleMatch>,
@@ -208,6 +269,15 @@ pub struct Transaction {
     /// once per request; body-dependent entries are dropped when the body
     /// arrives because their instances change.
     transformed: TransformCache,
+    state: TxState,
+    seeded: bool,
+    /// Exclusions rules added with `ctl` for the rest of this request.
+    ctl_exclusions: Vec<Exclusion>,
+    /// `ctl:ruleEngine=Off`: stop inspecting, let it through.
+    engine_off: bool,
+    /// `ctl:ruleEngine=DetectionOnly`: report, never block.
+    detect_only: bool,
+    body_processor: Option<Processor>,
 }
 
 impl Transaction {
@@ -215,13 +285,28 @@ impl Transaction {
         Transaction::default()
     }
 
-    /// Total inbound anomaly score so far.
+    /// Total inbound anomaly score so far, as the engine keeps it (native
+    /// rules); see [`Verdict::score`] for the reported figure.
     pub fn score(&self) -> u32 {
         self.scores.iter().sum()
     }
 
     pub fn matches(&self) -> &[RuleMatch] {
         &self.matches
+    }
+
+    /// A transaction variable (`TX:name`, name in lowercase).
+    pub fn var(&self, name: &[u8]) -> Option<&[u8]> {
+        self.state.vars.get(name).map(Vec::as_slice)
+    }
+
+    /// The body parser a rule forced with `ctl:requestBodyProcessor`.
+    pub fn body_processor(&self) -> Option<Processor> {
+        self.body_processor
+    }
+
+    fn finished(&self) -> bool {
+        self.allowed || self.block_now || self.engine_off
     }
 }
 
@@ -230,11 +315,13 @@ impl Engine {
         rules: Vec<Rule>,
         chains: Vec<Vec<Transform>>,
         categories: Vec<String>,
+        policy_vars: PolicyVars,
     ) -> Self {
         Engine {
             rules,
             chains,
             categories,
+            policy_vars,
         }
     }
 
@@ -263,12 +350,27 @@ impl Engine {
                     && !r.tags.iter().any(|t| config.disabled_tags.contains(t))
             })
             .collect();
+        let var = |name: &String| name.to_ascii_lowercase().into_bytes();
+        let mut tx_seed: Vec<(Vec<u8>, Vec<u8>)> = self
+            .policy_vars
+            .paranoia
+            .iter()
+            .map(|n| (var(n), config.paranoia.to_string().into_bytes()))
+            .collect();
+        tx_seed.extend(
+            self.policy_vars
+                .inbound_threshold
+                .iter()
+                .map(|n| (var(n), config.inbound_threshold.to_string().into_bytes())),
+        );
         Policy {
             mode: config.mode,
             paranoia: config.paranoia,
             inbound_threshold: config.inbound_threshold,
             exclusions: config.exclusions,
             enabled,
+            tx_seed,
+            score_var: self.policy_vars.score.as_ref().map(var),
         }
     }
 
@@ -282,8 +384,14 @@ impl Engine {
         policy: &Policy,
         tx: &mut Transaction,
     ) -> bool {
-        if tx.allowed || tx.block_now {
+        if tx.finished() {
             return true;
+        }
+        if !tx.seeded {
+            tx.seeded = true;
+            for (name, value) in &policy.tx_seed {
+                tx.state.vars.insert(name.clone(), value.clone());
+            }
         }
         if tx.scores.len() < self.categories.len() {
             tx.scores.resize(self.categories.len(), 0);
@@ -300,63 +408,87 @@ impl Engine {
             req,
             tables: HashMap::default(),
             transformed: std::mem::take(&mut tx.transformed),
+            chains: &self.chains,
         };
+        // skipAfter: rules before this ordinal are skipped for the rest of
+        // the phase.
+        let mut skip_until = 0;
         for (rule, _) in self
             .rules
             .iter()
             .zip(&policy.enabled)
             .filter(|(r, on)| **on && r.phase == phase)
         {
+            if rule.ordinal < skip_until {
+                continue;
+            }
             let excl: Vec<&Exclusion> = active
                 .iter()
                 .copied()
+                .chain(&tx.ctl_exclusions)
                 .filter(|e| e.applies_to_rule(rule))
                 .collect();
             if excl.iter().any(|e| e.targets.is_empty()) {
                 continue;
             }
-            let chain = &self.chains[rule.chain.0 as usize];
-            let Some(found) = scope.first_match(rule, chain, &excl) else {
+            let Some(found) = scope.match_rule(rule, &excl, &mut tx.state) else {
                 continue;
             };
+            drop(excl);
+            for effect in rule.conditions.iter().flat_map(|c| &c.effects) {
+                apply_effect(effect, req, rule, tx);
+            }
             let score = match rule.action {
                 Action::Log | Action::Allow => 0,
                 Action::Pass | Action::Block => rule.score,
             };
             tx.scores[rule.category.0 as usize] += score;
-            tx.matches.push(RuleMatch {
-                rule_id: rule.id,
-                message: rule.message.clone(),
-                severity: rule.severity,
-                category: self.categories[rule.category.0 as usize].clone(),
-                action: rule.action,
-                phase: rule.phase,
-                score,
-                variable: found.variable,
-                excerpt: found.excerpt,
-            });
+            if rule.log {
+                let message = rule.message.expand(&Macros {
+                    req,
+                    state: &tx.state,
+                    rule,
+                });
+                tx.matches.push(RuleMatch {
+                    rule_id: rule.id,
+                    message: String::from_utf8_lossy(&message).into_owned(),
+                    severity: rule.severity,
+                    category: self.categories[rule.category.0 as usize].clone(),
+                    action: rule.action,
+                    phase: rule.phase,
+                    score,
+                    variable: found.name,
+                    excerpt: masked_excerpt(&found.key, &found.value, found.span),
+                });
+            }
+            if let Some(marker) = rule.skip_after {
+                skip_until = marker;
+            }
             match rule.action {
                 Action::Block => tx.block_now = true,
                 Action::Allow => tx.allowed = true,
                 Action::Pass | Action::Log => {}
             }
-            if tx.block_now || tx.allowed {
+            if tx.finished() {
                 break;
             }
         }
         tx.transformed = scope.transformed;
-        tx.block_now || tx.allowed || tx.score() >= policy.inbound_threshold
+        tx.finished() || tx.score() >= policy.inbound_threshold
     }
 
     /// The verdict for everything evaluated so far.
     pub fn verdict(&self, policy: &Policy, tx: &Transaction) -> Verdict {
-        let score = tx.score();
-        let decision = if tx.allowed {
+        let score = match &policy.score_var {
+            Some(var) => u32::try_from(parse_int(tx.var(var).unwrap_or(b"0"))).unwrap_or(0),
+            None => tx.score(),
+        };
+        let decision = if tx.allowed || (tx.engine_off && !tx.block_now) {
             Decision::Allow
-        } else if tx.block_now || score >= policy.inbound_threshold {
+        } else if tx.block_now || tx.score() >= policy.inbound_threshold {
             match policy.mode {
-                Mode::Block => Decision::Block,
-                Mode::Detect => Decision::Detect,
+                Mode::Block if !tx.detect_only => Decision::Block,
+                _ => Decision::Detect,
             }
         } else {
             Decision::Pass
@@ -386,9 +518,141 @@ impl Engine {
     }
 }
 
-struct Found {
-    variable: String,
-    excerpt: String,
+/// Runs one `setvar` or `ctl` of a matched rule.
+fn apply_effect(effect: &Effect, req: &Request, rule: &Rule, tx: &mut Transaction) {
+    match effect {
+        Effect::SetVar { name, op, value } => {
+            let macros = Macros {
+                req,
+                state: &tx.state,
+                rule,
+            };
+            let name = name.expand(&macros).to_ascii_lowercase();
+            let value = value.expand(&macros).into_owned();
+            let vars = &mut tx.state.vars;
+            match op {
+                SetOp::Set => {
+                    vars.insert(name, value);
+                }
+                SetOp::Delete => {
+                    vars.remove(&name);
+                }
+                SetOp::Add | SetOp::Sub => {
+                    let current = vars.get(&name).map_or(0, |v| parse_int(v));
+                    let delta = parse_int(&value);
+                    let next = if *op == SetOp::Add {
+                        current.saturating_add(delta)
+                    } else {
+                        current.saturating_sub(delta)
+                    };
+                    vars.insert(name, next.to_string().into_bytes());
+                }
+            }
+        }
+        Effect::Ctl(Ctl::Exclude(e)) => tx.ctl_exclusions.push(e.clone()),
+        Effect::Ctl(Ctl::RuleEngine(setting)) => match setting {
+            EngineSetting::On => tx.detect_only = false,
+            EngineSetting::Off => tx.engine_off = true,
+            EngineSetting::DetectionOnly => tx.detect_only = true,
+        },
+        Effect::Ctl(Ctl::BodyProcessor(p)) => tx.body_processor = Some(*p),
+        Effect::Ctl(Ctl::Ignored) => {}
+    }
+}
+
+/// Macro values for one rule: transaction variables, the last match, the
+/// request.
+struct Macros<'a> {
+    req: &'a Request,
+    state: &'a TxState,
+    rule: &'a Rule,
+}
+
+impl MacroSource for Macros<'_> {
+    fn lookup(&self, var: &MacroVar) -> Option<Cow<'_, [u8]>> {
+        match var {
+            MacroVar::Tx(name) => self
+                .state
+                .vars
+                .get(name)
+                .map(|v| Cow::Borrowed(v.as_slice())),
+            MacroVar::MatchedVar => self
+                .state
+                .matched
+                .last()
+                .map(|h| Cow::Borrowed(h.value.as_slice())),
+            MacroVar::MatchedVarName => self
+                .state
+                .matched
+                .last()
+                .map(|h| Cow::Borrowed(h.name.as_bytes())),
+            MacroVar::Rule(field) => match field.as_slice() {
+                b"id" => Some(Cow::Owned(self.rule.id.to_string().into_bytes())),
+                b"severity" => Some(Cow::Borrowed(self.rule.severity.name().as_bytes())),
+                b"msg" => Some(Cow::Borrowed(self.rule.message.source().as_bytes())),
+                _ => None,
+            },
+            MacroVar::Request(collection, member) => collection
+                .instances(self.req)
+                .into_iter()
+                .find(|i| {
+                    member
+                        .as_ref()
+                        .is_none_or(|m| i.name.eq_ignore_ascii_case(m))
+                })
+                .map(|i| Cow::Owned(i.value.into_owned())),
+        }
+    }
+}
+
+impl TxState {
+    /// Instances of a collection the transaction holds, narrowed to what
+    /// `target` selects.
+    fn instances(&self, target: &Target) -> Vec<Instance<'static>> {
+        let owned = |name: &[u8], value: &[u8]| Instance {
+            name: Cow::Owned(name.to_vec()),
+            value: Cow::Owned(value.to_vec()),
+        };
+        match target.collection {
+            Collection::Tx => match &target.selector {
+                // The common case (`TX:blocking_paranoia_level`) is one lookup.
+                Some(Selector::Name(n)) if target.exclusions.is_empty() => self
+                    .vars
+                    .get(n)
+                    .map(|v| vec![owned(n, v)])
+                    .unwrap_or_default(),
+                _ => self
+                    .vars
+                    .iter()
+                    .filter(|(k, _)| target.selects(k))
+                    .map(|(k, v)| owned(k, v))
+                    .collect(),
+            },
+            Collection::MatchedVar => self
+                .matched
+                .last()
+                .map(|h| vec![owned(b"", &h.value)])
+                .unwrap_or_default(),
+            Collection::MatchedVarName => self
+                .matched
+                .last()
+                .map(|h| vec![owned(b"", h.name.as_bytes())])
+                .unwrap_or_default(),
+            Collection::MatchedVars => self
+                .matched
+                .iter()
+                .filter(|h| target.selects(h.name.as_bytes()))
+                .map(|h| owned(h.name.as_bytes(), &h.value))
+                .collect(),
+            Collection::MatchedVarsNames => self
+                .matched
+                .iter()
+                .filter(|h| target.selects(h.name.as_bytes()))
+                .map(|h| owned(h.name.as_bytes(), h.name.as_bytes()))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// Expanded collections and transformed values for one phase of one request.
@@ -396,66 +660,179 @@ struct PhaseScope<'r> {
     req: &'r Request,
     tables: HashMap<Collection, Vec<Instance<'r>>, FastKeys>,
     transformed: TransformCache,
+    chains: &'r [Vec<Transform>],
 }
 
 impl PhaseScope<'_> {
-    fn first_match(
+    /// Tests every condition of `rule` in order, each seeing the previous
+    /// one's matches as MATCHED_VAR(S). Returns the hit the verdict reports.
+    fn match_rule(&mut self, rule: &Rule, excl: &[&Exclusion], state: &mut TxState) -> Option<Hit> {
+        let mut reported: Option<Hit> = None;
+        for condition in &rule.conditions {
+            let hits = self.match_condition(rule, condition, excl, state);
+            let last = hits.last()?;
+            if condition.capture {
+                set_captures(condition, last, &mut state.vars);
+            }
+            // Report the first request value that matched; a condition on
+            // TX or MATCHED_VAR only says why a chain went on.
+            if reported.as_ref().is_none_or(|r| r.dynamic && !last.dynamic) {
+                reported = hits.first().cloned();
+            }
+            state.matched = hits;
+        }
+        reported
+    }
+
+    /// Every value of the condition's targets that matches (only the first
+    /// unless the next condition reads MATCHED_VARS).
+    fn match_condition(
         &mut self,
         rule: &Rule,
-        chain: &[Transform],
+        condition: &Condition,
         excl: &[&Exclusion],
-    ) -> Option<Found> {
-        for target in &rule.targets {
-            let req = self.req;
-            let table = self
-                .tables
-                .entry(target.collection)
-                .or_insert_with(|| target.collection.instances(req));
+        state: &TxState,
+    ) -> Vec<Hit> {
+        let req = self.req;
+        let macros = Macros { req, state, rule };
+        let chains = self.chains;
+        let chain = chains[condition.chain.0 as usize].as_slice();
+        let mut hits = Vec::new();
+        for target in &condition.targets {
+            let dynamic = target.collection.is_dynamic();
+            let dynamic_table;
+            let table: &[Instance<'_>] = if dynamic {
+                dynamic_table = state.instances(target);
+                &dynamic_table
+            } else {
+                self.tables
+                    .entry(target.collection)
+                    .or_insert_with(|| target.collection.instances(req))
+            };
             let selected = table.iter().enumerate().filter(|(_, inst)| {
-                target.selects(&inst.name) && !excl.iter().any(|e| e.removes(target, &inst.name))
+                (dynamic || target.selects(&inst.name))
+                    && !excl.iter().any(|e| e.removes(target, &inst.name))
             });
             if target.count {
                 let count = selected.count().to_string().into_bytes();
                 let value = transform::apply_chain(chain, &count);
-                if let Some(m) = evaluate(rule, &value) {
-                    return Some(Found {
-                        variable: target.describe(b""),
-                        excerpt: masked_excerpt(b"", &value, m),
+                if let Some(span) = test(&condition.operator, condition.negate, &value, &macros) {
+                    hits.push(Hit {
+                        name: target.describe(b""),
+                        key: Vec::new(),
+                        value: value.into_owned(),
+                        span,
+                        dynamic,
                     });
+                    if !condition.collect_all {
+                        return hits;
+                    }
                 }
                 continue;
             }
             for (index, inst) in selected {
-                let value: Cow<'_, [u8]> = if chain.is_empty() {
-                    Cow::Borrowed(&inst.value)
+                let found = if condition.multi_match {
+                    multi_match(condition, chain, &inst.value, &macros)
                 } else {
-                    let cached = self
-                        .transformed
-                        .entry((target.collection, index, rule.chain))
-                        .or_insert_with(|| match transform::apply_chain(chain, &inst.value) {
-                            Cow::Borrowed(_) => None,
-                            Cow::Owned(v) => Some(v),
-                        });
-                    match cached {
-                        Some(v) => Cow::Borrowed(v.as_slice()),
-                        None => Cow::Borrowed(&inst.value),
-                    }
+                    let value: Cow<'_, [u8]> = if chain.is_empty() {
+                        Cow::Borrowed(&inst.value)
+                    } else if dynamic {
+                        transform::apply_chain(chain, &inst.value)
+                    } else {
+                        let cached = self
+                            .transformed
+                            .entry((target.collection, index, condition.chain))
+                            .or_insert_with(|| match transform::apply_chain(chain, &inst.value) {
+                                Cow::Borrowed(_) => None,
+                                Cow::Owned(v) => Some(v),
+                            });
+                        match cached {
+                            Some(v) => Cow::Borrowed(v.as_slice()),
+                            None => Cow::Borrowed(&inst.value),
+                        }
+                    };
+                    test(&condition.operator, condition.negate, &value, &macros)
+                        .map(|span| (value.into_owned(), span))
                 };
-                if let Some(span) = evaluate(rule, &value) {
-                    return Some(Found {
-                        variable: target.describe(&inst.name),
-                        excerpt: masked_excerpt(&inst.name, &value, span),
+                if let Some((value, span)) = found {
+                    let name = if target.collection == Collection::Tx {
+                        format!("TX:{}", String::from_utf8_lossy(&inst.name))
+                    } else if dynamic && !inst.name.is_empty() {
+                        String::from_utf8_lossy(&inst.name).into_owned()
+                    } else {
+                        target.describe(&inst.name)
+                    };
+                    hits.push(Hit {
+                        name,
+                        key: inst.name.to_vec(),
+                        value,
+                        span,
+                        dynamic,
                     });
+                    if !condition.collect_all {
+                        return hits;
+                    }
                 }
             }
         }
-        None
+        hits
+    }
+}
+
+/// A matched value and the span the operator reported in it.
+type ValueMatch = (Vec<u8>, Option<(usize, usize)>);
+
+/// `multiMatch`: the operator runs on the value as received and again after
+/// every transform step that changed it.
+fn multi_match(
+    condition: &Condition,
+    chain: &[Transform],
+    value: &[u8],
+    macros: &Macros<'_>,
+) -> Option<ValueMatch> {
+    let mut current = value.to_vec();
+    if let Some(span) = test(&condition.operator, condition.negate, &current, macros) {
+        return Some((current, span));
+    }
+    for step in chain {
+        if let Cow::Owned(next) = step.apply(&current) {
+            current = next;
+            if let Some(span) = test(&condition.operator, condition.negate, &current, macros) {
+                return Some((current, span));
+            }
+        }
+    }
+    None
+}
+
+/// Stores a regex's groups as `TX:0`..`TX:9` (SecLang `capture`); groups
+/// that did not take part are removed so a stale capture cannot leak.
+fn set_captures(condition: &Condition, hit: &Hit, vars: &mut TxVars) {
+    let Operator::Rx(rx) = &condition.operator else {
+        return;
+    };
+    let groups = rx.captures(&hit.value);
+    for i in 0..10usize {
+        let key = i.to_string().into_bytes();
+        match groups.get(i).copied().flatten() {
+            Some((s, e)) => {
+                vars.insert(key, hit.value[s..e].to_vec());
+            }
+            None => {
+                vars.remove(&key);
+            }
+        }
     }
 }
 
 /// Runs the operator, applying negation. `Some(span)` on a match.
-fn evaluate(rule: &Rule, value: &[u8]) -> Option<Option<(usize, usize)>> {
-    match (rule.operator.evaluate(value), rule.negate) {
+fn test(
+    operator: &Operator,
+    negate: bool,
+    value: &[u8],
+    macros: &Macros<'_>,
+) -> Option<Option<(usize, usize)>> {
+    match (operator.evaluate_in(value, macros), negate) {
         (Some(m), false) => Some(m.span),
         (None, true) => Some(None),
         _ => None,

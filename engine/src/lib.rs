@@ -7,7 +7,9 @@
 
 pub mod body;
 pub mod config;
+pub mod effect;
 pub mod eval;
+pub mod macros;
 pub mod operator;
 pub mod request;
 pub mod rule;

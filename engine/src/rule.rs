@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::effect::Effect;
+use crate::macros::Template;
 use crate::operator::Operator;
 use crate::variable::Target;
 
@@ -36,6 +38,26 @@ pub enum Phase {
     Headers,
     /// After the body was read (or right after headers when there is none).
     Body,
+    /// Response status and headers (SecLang phase 3).
+    ResponseHeaders,
+    /// Response body (SecLang phase 4).
+    ResponseBody,
+    /// After the response was sent (SecLang phase 5): runs for logging
+    /// only, its matches cannot change the decision.
+    Logging,
+}
+
+impl Phase {
+    /// SecLang's phase number.
+    pub fn number(self) -> u8 {
+        match self {
+            Phase::Headers => 1,
+            Phase::Body => 2,
+            Phase::ResponseHeaders => 3,
+            Phase::ResponseBody => 4,
+            Phase::Logging => 5,
+        }
+    }
 }
 
 /// How bad a match is; sets the default anomaly score.
@@ -96,11 +118,33 @@ impl Action {
     }
 }
 
+/// One test of a rule: targets, a transform chain and an operator. A rule
+/// has one, or several when SecLang `chain`s them; all must match.
+#[derive(Clone, Debug)]
+pub struct Condition {
+    pub targets: Vec<Target>,
+    pub chain: ChainId,
+    pub operator: Operator,
+    /// Match when the operator does *not* match.
+    pub negate: bool,
+    /// Store the regex's groups in `TX:0`..`TX:9` on a match (SecLang `capture`).
+    pub capture: bool,
+    /// Run the operator on the value before and after each transform step,
+    /// not only at the end (SecLang `multiMatch`).
+    pub multi_match: bool,
+    /// Find every matching value, not only the first: the next condition
+    /// reads `MATCHED_VARS`.
+    pub collect_all: bool,
+    /// Run in order when the whole rule matched (`setvar`, `ctl`).
+    pub effects: Vec<Effect>,
+}
+
 /// A rule ready to evaluate.
 #[derive(Clone, Debug)]
 pub struct Rule {
     pub id: RuleId,
-    pub message: String,
+    /// May hold `%{...}` macros, expanded when the rule matches.
+    pub message: Template,
     pub tags: Vec<String>,
     pub severity: Severity,
     pub paranoia: u8,
@@ -108,9 +152,12 @@ pub struct Rule {
     pub category: CategoryId,
     pub score: u32,
     pub action: Action,
-    pub targets: Vec<Target>,
-    pub chain: ChainId,
-    pub operator: Operator,
-    /// Match when the operator does *not* match.
-    pub negate: bool,
+    /// The first condition, then chained ones; never empty.
+    pub conditions: Vec<Condition>,
+    /// Position in the source, for `skip_after` (markers share the numbering).
+    pub ordinal: u32,
+    /// On a match, skip the rest of the phase up to this ordinal (a marker's).
+    pub skip_after: Option<u32>,
+    /// Listed in the verdict when it matches (SecLang `nolog` clears it).
+    pub log: bool,
 }

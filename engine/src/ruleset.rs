@@ -11,16 +11,18 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::eval::Engine;
+use crate::effect::{Effect, EffectSpec};
+use crate::eval::{Engine, PolicyVars};
+use crate::macros::Template;
 use crate::operator::{Operator, OperatorSpec};
-use crate::rule::{Action, CategoryId, ChainId, Phase, Rule, RuleId, Severity};
+use crate::rule::{Action, CategoryId, ChainId, Condition, Phase, Rule, RuleId, Severity};
 use crate::transform::Transform;
-use crate::variable::{Target, TargetItem};
+use crate::variable::{Collection, Target, TargetItem};
 
 /// Magic at the start of every artifact.
 pub const MAGIC: &str = "PALISADE-RULESET";
 /// Artifact format version this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A rule as stored in the artifact: validated, not yet compiled.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +45,63 @@ pub struct RuleSpec {
     pub operator: OperatorSpec,
     #[serde(default)]
     pub negate: bool,
+    /// SecLang `capture`: regex groups to `TX:0`..`TX:9`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub capture: bool,
+    /// SecLang `multiMatch`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub multi_match: bool,
+    /// `setvar` / `ctl` run when the rule (with its chain) matched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub effects: Vec<EffectSpec>,
+    /// SecLang `chain`: further conditions that must all match.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chained: Vec<ConditionSpec>,
+    /// Listed in the verdict when it matches (SecLang `nolog` clears it).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub log: bool,
+    /// On a match, skip the phase's rules up to this marker (SecLang `skipAfter`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_after: Option<String>,
+}
+
+/// A chained condition as stored in the artifact.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionSpec {
+    pub targets: Vec<String>,
+    #[serde(default)]
+    pub transforms: Vec<Transform>,
+    pub operator: OperatorSpec,
+    #[serde(default)]
+    pub negate: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub capture: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub multi_match: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub effects: Vec<EffectSpec>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A SecLang `SecMarker`: a name for a position in the rule order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkerSpec {
+    pub name: String,
+    /// How many rules (in `RulesetSpec::rules` order) come before it.
+    pub position: u32,
 }
 
 /// A whole ruleset as stored in the artifact.
@@ -51,7 +110,12 @@ pub struct RuleSpec {
 pub struct RulesetSpec {
     /// Free text naming where the rules came from.
     pub source: String,
+    /// In source order: `skip_after` and markers count positions in it.
     pub rules: Vec<RuleSpec>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub markers: Vec<MarkerSpec>,
+    #[serde(default)]
+    pub policy_vars: PolicyVars,
 }
 
 /// Why a ruleset could not be loaded or compiled.
@@ -148,26 +212,79 @@ impl RulesetSpec {
                 field,
                 message,
             };
-            let targets = compile_targets(&spec.targets).map_err(|m| rule_err("targets", m))?;
-            let operator = Operator::compile(&spec.operator)
-                .map_err(|e| rule_err("operator", e.to_string()))?;
             if !(1..=4).contains(&spec.paranoia) {
                 return Err(rule_err(
                     "paranoia",
                     format!("{} is not 1..4", spec.paranoia),
                 ));
             }
-            let chain = match chain_ids.get(&spec.transforms) {
-                Some(id) => *id,
-                None => {
-                    let id = ChainId(
-                        u16::try_from(chains.len())
-                            .map_err(|_| RulesetError::TooMany("transform chains"))?,
-                    );
-                    chains.push(spec.transforms.clone());
-                    chain_ids.insert(spec.transforms.clone(), id);
-                    id
-                }
+            let head = ConditionSpec {
+                targets: spec.targets.clone(),
+                transforms: spec.transforms.clone(),
+                operator: spec.operator.clone(),
+                negate: spec.negate,
+                capture: spec.capture,
+                multi_match: spec.multi_match,
+                effects: spec.effects.clone(),
+            };
+            let mut conditions = Vec::with_capacity(1 + spec.chained.len());
+            for (i, cond) in std::iter::once(&head).chain(&spec.chained).enumerate() {
+                let field = |name: &'static str| if i == 0 { name } else { "chained" };
+                let targets =
+                    compile_targets(&cond.targets).map_err(|m| rule_err(field("targets"), m))?;
+                let operator = Operator::compile(&cond.operator)
+                    .map_err(|e| rule_err(field("operator"), e.to_string()))?;
+                let effects = cond
+                    .effects
+                    .iter()
+                    .map(Effect::compile)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|m| rule_err(field("effects"), m))?;
+                let chain = match chain_ids.get(&cond.transforms) {
+                    Some(id) => *id,
+                    None => {
+                        let id = ChainId(
+                            u16::try_from(chains.len())
+                                .map_err(|_| RulesetError::TooMany("transform chains"))?,
+                        );
+                        chains.push(cond.transforms.clone());
+                        chain_ids.insert(cond.transforms.clone(), id);
+                        id
+                    }
+                };
+                conditions.push(Condition {
+                    targets,
+                    chain,
+                    operator,
+                    negate: cond.negate,
+                    capture: cond.capture,
+                    multi_match: cond.multi_match,
+                    collect_all: false,
+                    effects,
+                });
+            }
+            // A condition collects every match only when the next one reads
+            // them all; otherwise the first match is enough.
+            for i in 1..conditions.len() {
+                let reads_all = conditions[i].targets.iter().any(|t| {
+                    matches!(
+                        t.collection,
+                        Collection::MatchedVars | Collection::MatchedVarsNames
+                    )
+                });
+                conditions[i - 1].collect_all = reads_all;
+            }
+            let skip_after = match &spec.skip_after {
+                None => None,
+                Some(name) => Some(
+                    self.markers
+                        .iter()
+                        .find(|m| m.name == *name)
+                        .map(|m| m.position)
+                        .ok_or_else(|| {
+                            rule_err("skip_after", format!("no marker named `{name}`"))
+                        })?,
+                ),
             };
             let category = match categories.iter().position(|c| *c == spec.category) {
                 Some(i) => i,
@@ -179,9 +296,10 @@ impl RulesetSpec {
             let category = CategoryId(
                 u8::try_from(category).map_err(|_| RulesetError::TooMany("categories"))?,
             );
+            let ordinal = u32::try_from(rules.len()).map_err(|_| RulesetError::TooMany("rules"))?;
             rules.push(Rule {
                 id: spec.id,
-                message: spec.message.clone(),
+                message: Template::parse(&spec.message).map_err(|m| rule_err("message", m))?,
                 tags: spec.tags.clone(),
                 severity: spec.severity,
                 paranoia: spec.paranoia,
@@ -189,15 +307,20 @@ impl RulesetSpec {
                 category,
                 score: spec.score,
                 action: spec.action,
-                targets,
-                chain,
-                operator,
-                negate: spec.negate,
+                conditions,
+                ordinal,
+                skip_after,
+                log: spec.log,
             });
         }
         // Headers-phase rules first; within a phase, file order is kept.
         rules.sort_by_key(|r| r.phase);
-        Ok(Engine::new(rules, chains, categories))
+        Ok(Engine::new(
+            rules,
+            chains,
+            categories,
+            self.policy_vars.clone(),
+        ))
     }
 }
 

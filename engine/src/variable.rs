@@ -60,6 +60,24 @@ pub enum Collection {
     FilesNames,
     FilesCombinedSize,
     RemoteAddr,
+    /// Bytes in the request body.
+    RequestBodyLength,
+    /// The transaction's unique id (Envoy's `x-request-id`).
+    UniqueId,
+    /// Transaction variables set by `setvar` (and `TX:0`..`TX:9` captures).
+    Tx,
+    /// The last value the rule's previous condition matched.
+    MatchedVar,
+    MatchedVarName,
+    /// Every value the rule's previous condition matched.
+    MatchedVars,
+    MatchedVarsNames,
+    ResponseStatus,
+    ResponseProtocol,
+    ResponseHeaders,
+    ResponseHeadersNames,
+    ResponseBody,
+    ResponseContentType,
 }
 
 const NAMED: &[(&str, Collection)] = &[
@@ -93,6 +111,19 @@ const NAMED: &[(&str, Collection)] = &[
     ("files_names", Collection::FilesNames),
     ("files_combined_size", Collection::FilesCombinedSize),
     ("remote_addr", Collection::RemoteAddr),
+    ("request_body_length", Collection::RequestBodyLength),
+    ("unique_id", Collection::UniqueId),
+    ("tx", Collection::Tx),
+    ("matched_var", Collection::MatchedVar),
+    ("matched_var_name", Collection::MatchedVarName),
+    ("matched_vars", Collection::MatchedVars),
+    ("matched_vars_names", Collection::MatchedVarsNames),
+    ("response_status", Collection::ResponseStatus),
+    ("response_protocol", Collection::ResponseProtocol),
+    ("response_headers", Collection::ResponseHeaders),
+    ("response_headers_names", Collection::ResponseHeadersNames),
+    ("response_body", Collection::ResponseBody),
+    ("response_content_type", Collection::ResponseContentType),
 ];
 
 impl Collection {
@@ -143,6 +174,20 @@ impl Collection {
                 | Collection::Files
                 | Collection::FilesNames
                 | Collection::FilesCombinedSize
+                | Collection::RequestBodyLength
+        )
+    }
+
+    /// True for collections whose values change while rules run (set by
+    /// rules or by the last match), so they are never cached per phase.
+    pub fn is_dynamic(self) -> bool {
+        matches!(
+            self,
+            Collection::Tx
+                | Collection::MatchedVar
+                | Collection::MatchedVarName
+                | Collection::MatchedVars
+                | Collection::MatchedVarsNames
         )
     }
 
@@ -163,6 +208,11 @@ impl Collection {
                 | Collection::MultipartPartHeaders
                 | Collection::Files
                 | Collection::FilesNames
+                | Collection::Tx
+                | Collection::MatchedVars
+                | Collection::MatchedVarsNames
+                | Collection::ResponseHeaders
+                | Collection::ResponseHeadersNames
         )
     }
 
@@ -293,6 +343,49 @@ impl Collection {
                 owned(size.to_string().into_bytes())
             }
             Collection::RemoteAddr => scalar(&req.remote_addr),
+            Collection::RequestBodyLength => match body {
+                Some(b) => owned(b.raw.len().to_string().into_bytes()),
+                None => owned(b"0".to_vec()),
+            },
+            Collection::UniqueId => scalar(&req.unique_id),
+            Collection::ResponseStatus => match &req.response {
+                Some(r) => scalar(&r.status),
+                None => Vec::new(),
+            },
+            Collection::ResponseProtocol => match &req.response {
+                Some(r) => scalar(&r.protocol),
+                None => Vec::new(),
+            },
+            Collection::ResponseHeaders => req
+                .response
+                .iter()
+                .flat_map(|r| &r.headers)
+                .map(|h| Instance::borrowed(&h.name_lc, &h.value))
+                .collect(),
+            Collection::ResponseHeadersNames => req
+                .response
+                .iter()
+                .flat_map(|r| &r.headers)
+                .map(|h| Instance::borrowed(&h.name_lc, &h.name))
+                .collect(),
+            Collection::ResponseBody => match &req.response {
+                Some(r) => scalar(&r.body),
+                None => Vec::new(),
+            },
+            Collection::ResponseContentType => req
+                .response
+                .iter()
+                .flat_map(|r| &r.headers)
+                .filter(|h| h.name_lc == b"content-type")
+                .map(|h| Instance::borrowed(b"", &h.value))
+                .take(1)
+                .collect(),
+            // Read from the transaction by the evaluator, never from the request.
+            Collection::Tx
+            | Collection::MatchedVar
+            | Collection::MatchedVarName
+            | Collection::MatchedVars
+            | Collection::MatchedVarsNames => Vec::new(),
         }
     }
 }

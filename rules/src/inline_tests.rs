@@ -67,6 +67,7 @@ pub fn run(files: &[CompiledFile], filter: Option<&str>) -> Report {
             let spec = RulesetSpec {
                 source: String::new(),
                 rules: vec![rule.clone()],
+                ..RulesetSpec::default()
             };
             let engine = match spec.compile() {
                 Ok(e) => e,

@@ -144,6 +144,7 @@ pub fn compile_native(
             .iter()
             .flat_map(|f| f.rules.iter().cloned())
             .collect(),
+        ..RulesetSpec::default()
     };
     Ok((spec, compiled))
 }

@@ -122,6 +122,7 @@ pub fn compile_file(path: &Path, text: &str) -> Result<CompiledFile, Vec<Compile
                 let single = RulesetSpec {
                     source: String::new(),
                     rules: vec![spec.clone()],
+                    ..RulesetSpec::default()
                 };
                 match single.compile() {
                     Ok(_) => {
@@ -221,6 +222,12 @@ fn build_rule(
         transforms,
         operator: operator(&rule.operator).map_err(|m| ("operator", m))?,
         negate: rule.negate,
+        capture: false,
+        multi_match: false,
+        effects: Vec::new(),
+        chained: Vec::new(),
+        log: true,
+        skip_after: None,
     })
 }
 

@@ -72,6 +72,7 @@ fn evaluation_cases() {
         let artifact = palisade_engine::RulesetSpec {
             source: "eval test".into(),
             rules: compiled.rules,
+            ..Default::default()
         }
         .to_artifact();
         for case in &file.cases {

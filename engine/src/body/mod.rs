@@ -28,6 +28,13 @@ impl Processor {
             Processor::Raw => "",
         }
     }
+
+    /// Looks a parser up by its ModSecurity name (`ctl:requestBodyProcessor=JSON`).
+    pub fn from_name(name: &str) -> Option<Processor> {
+        [Processor::UrlEncoded, Processor::Json, Processor::Multipart]
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(name))
+    }
 }
 
 /// Anomalies a parser noticed. Each is a variable rules can target

@@ -20,6 +20,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::macros::{MacroSource, MacroVar, Template};
+
 /// An operator as written in a rule (and stored in the ruleset artifact).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -50,6 +52,14 @@ pub enum OperatorSpec {
     DetectSqli,
     DetectXss,
     Unconditional,
+    /// A string or numeric operator whose argument holds `%{...}` macros,
+    /// expanded per request (`@ge %{tx.inbound_anomaly_score_threshold}`).
+    /// `name` is one of eq, gt, ge, lt, le, streq, contains, beginsWith,
+    /// endsWith, within.
+    Macro {
+        name: String,
+        argument: String,
+    },
 }
 
 impl OperatorSpec {
@@ -75,6 +85,7 @@ impl OperatorSpec {
             OperatorSpec::DetectSqli => "detectSQLi",
             OperatorSpec::DetectXss => "detectXSS",
             OperatorSpec::Unconditional => "unconditionalMatch",
+            OperatorSpec::Macro { .. } => "macro",
         }
     }
 }
@@ -133,6 +144,49 @@ pub enum Operator {
     DetectSqli,
     DetectXss,
     Unconditional,
+    Macro(MacroOperator),
+}
+
+/// Operators that take their argument from macros.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MacroKind {
+    Numeric(numeric::Comparison),
+    Streq,
+    Contains,
+    BeginsWith,
+    EndsWith,
+    Within,
+}
+
+/// An operator compiled around a [`Template`] argument.
+#[derive(Clone, Debug)]
+pub struct MacroOperator {
+    pub kind: MacroKind,
+    pub argument: Template,
+}
+
+impl MacroOperator {
+    fn evaluate(&self, value: &[u8], macros: &dyn MacroSource) -> Option<OpMatch> {
+        let arg = self.argument.expand(macros);
+        match self.kind {
+            MacroKind::Numeric(cmp) => numeric::compare(cmp, value, numeric::parse_int(&arg)),
+            MacroKind::Streq => strings::streq(value, &arg),
+            MacroKind::Contains => strings::contains(value, &arg),
+            MacroKind::BeginsWith => strings::begins_with(value, &arg),
+            MacroKind::EndsWith => strings::ends_with(value, &arg),
+            MacroKind::Within => strings::within(value, &arg),
+        }
+    }
+}
+
+/// A macro source with nothing in it, for operators evaluated out of a
+/// transaction (tests, tools).
+struct NoMacros;
+
+impl MacroSource for NoMacros {
+    fn lookup(&self, _: &MacroVar) -> Option<std::borrow::Cow<'_, [u8]>> {
+        None
+    }
 }
 
 impl Operator {
@@ -168,12 +222,42 @@ impl Operator {
             OperatorSpec::DetectSqli => Operator::DetectSqli,
             OperatorSpec::DetectXss => Operator::DetectXss,
             OperatorSpec::Unconditional => Operator::Unconditional,
+            OperatorSpec::Macro { name, argument } => {
+                let kind = match name.as_str() {
+                    "eq" => MacroKind::Numeric(numeric::Comparison::Eq),
+                    "gt" => MacroKind::Numeric(numeric::Comparison::Gt),
+                    "ge" => MacroKind::Numeric(numeric::Comparison::Ge),
+                    "lt" => MacroKind::Numeric(numeric::Comparison::Lt),
+                    "le" => MacroKind::Numeric(numeric::Comparison::Le),
+                    "streq" => MacroKind::Streq,
+                    "contains" => MacroKind::Contains,
+                    "beginsWith" => MacroKind::BeginsWith,
+                    "endsWith" => MacroKind::EndsWith,
+                    "within" => MacroKind::Within,
+                    other => {
+                        return Err(err(format!(
+                            "@{other} does not take macros in its argument; only string and numeric comparisons do"
+                        )))
+                    }
+                };
+                Operator::Macro(MacroOperator {
+                    kind,
+                    argument: Template::parse(argument).map_err(err)?,
+                })
+            }
         })
     }
 
-    /// Tests one value. `None` means no match.
+    /// Tests one value. `None` means no match. Macro arguments expand to
+    /// nothing here; rules use [`Operator::evaluate_in`].
     pub fn evaluate(&self, value: &[u8]) -> Option<OpMatch> {
+        self.evaluate_in(value, &NoMacros)
+    }
+
+    /// Tests one value, expanding macro arguments from `macros`.
+    pub fn evaluate_in(&self, value: &[u8], macros: &dyn MacroSource) -> Option<OpMatch> {
         match self {
+            Operator::Macro(op) => op.evaluate(value, macros),
             Operator::Rx(rx) => rx.find(value),
             Operator::Pm(pm) => pm.find(value),
             Operator::Streq(s) => strings::streq(value, s),

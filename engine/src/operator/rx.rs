@@ -84,6 +84,20 @@ impl Rx {
             .find(value)
             .map(|m| OpMatch::at(m.start(), m.end()))
     }
+
+    /// Spans of groups 0 to 9 of the leftmost match, for SecLang's
+    /// `capture` (`TX:0`..`TX:9`). Slower than [`Rx::find`] (it runs a
+    /// capture-aware engine), so it is only called once a rule has matched.
+    pub fn captures(&self, value: &[u8]) -> Vec<Option<(usize, usize)>> {
+        let mut caps = self.regex.create_captures();
+        self.regex.captures(value, &mut caps);
+        if !caps.is_match() {
+            return Vec::new();
+        }
+        (0..10)
+            .map(|i| caps.get_group(i).map(|s| (s.start, s.end)))
+            .collect()
+    }
 }
 
 /// A pattern after `\x{HH}` rewriting, with the way back to the original.

@@ -75,6 +75,21 @@ pub struct Request {
     pub uri_invalid_encoding: bool,
     /// Parsed body, once the body phase runs.
     pub body: Option<Body>,
+    /// UNIQUE_ID: the host's id for this request (Envoy's `x-request-id`).
+    pub unique_id: Vec<u8>,
+    /// The upstream's response, once response phases run.
+    pub response: Option<ResponseData>,
+}
+
+/// What the upstream answered, for response-phase rules.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResponseData {
+    /// The status code as text (`200`), as RESPONSE_STATUS holds it.
+    pub status: Vec<u8>,
+    pub protocol: Vec<u8>,
+    pub headers: Vec<Header>,
+    /// The (possibly truncated) body; empty until the body phase.
+    pub body: Vec<u8>,
 }
 
 impl Request {
@@ -107,6 +122,8 @@ impl Request {
             cookies,
             remote_addr: Vec::new(),
             body: None,
+            unique_id: Vec::new(),
+            response: None,
             uri_raw,
         }
     }
