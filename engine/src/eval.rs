@@ -698,6 +698,19 @@ impl PhaseScope<'_> {
         let chains = self.chains;
         let chain = chains[condition.chain.0 as usize].as_slice();
         let mut hits = Vec::new();
+        if condition.targets.is_empty() {
+            // SecAction: the operator runs once, on nothing.
+            if let Some(span) = test(&condition.operator, condition.negate, b"", &macros) {
+                hits.push(Hit {
+                    name: String::new(),
+                    key: Vec::new(),
+                    value: Vec::new(),
+                    span,
+                    dynamic: true,
+                });
+            }
+            return hits;
+        }
         for target in &condition.targets {
             let dynamic = target.collection.is_dynamic();
             let dynamic_table;

@@ -230,8 +230,13 @@ impl RulesetSpec {
             let mut conditions = Vec::with_capacity(1 + spec.chained.len());
             for (i, cond) in std::iter::once(&head).chain(&spec.chained).enumerate() {
                 let field = |name: &'static str| if i == 0 { name } else { "chained" };
+                // SecAction: no variables, an unconditional operator.
                 let targets =
-                    compile_targets(&cond.targets).map_err(|m| rule_err(field("targets"), m))?;
+                    if cond.targets.is_empty() && cond.operator == OperatorSpec::Unconditional {
+                        Vec::new()
+                    } else {
+                        compile_targets(&cond.targets).map_err(|m| rule_err(field("targets"), m))?
+                    };
                 let operator = Operator::compile(&cond.operator)
                     .map_err(|e| rule_err(field("operator"), e.to_string()))?;
                 let effects = cond

@@ -23,6 +23,7 @@ pub mod remove_comments_char;
 pub mod remove_nulls;
 pub mod remove_whitespace;
 pub mod replace_comments;
+pub mod sha1;
 pub mod trim;
 pub mod url_decode;
 pub mod url_decode_uni;
@@ -56,6 +57,7 @@ pub enum Transform {
     Utf8ToUnicode,
     Length,
     Trim,
+    Sha1,
 }
 
 impl Transform {
@@ -82,6 +84,7 @@ impl Transform {
         Transform::Utf8ToUnicode,
         Transform::Length,
         Transform::Trim,
+        Transform::Sha1,
     ];
 
     /// Looks a transform up by its ModSecurity name, case-insensitively
@@ -117,6 +120,7 @@ impl Transform {
             Transform::Utf8ToUnicode => "utf8toUnicode",
             Transform::Length => "length",
             Transform::Trim => "trim",
+            Transform::Sha1 => "sha1",
         }
     }
 
@@ -144,6 +148,7 @@ impl Transform {
             Transform::Utf8ToUnicode => utf8_to_unicode::apply(input),
             Transform::Length => length::apply(input),
             Transform::Trim => trim::apply(input),
+            Transform::Sha1 => sha1::apply(input),
         }
     }
 }
