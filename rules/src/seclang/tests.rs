@@ -1,5 +1,8 @@
 //! Unit tests for the SecLang parser.
 
+// Tests may panic: the workspace denies these lints for production code only.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 
 use super::*;
@@ -389,7 +392,7 @@ fn include_glob_relative_sorted() {
     tmp.write("rules/c.conf.example", "SecRule ARGS \"@rx c\" \"id:3\"\n");
     tmp.write("other/single.conf", "SecAction \"id:4\"\n");
     tmp.write("other/nested1.conf", "SecAction \"id:5\"\n");
-    let d = match parse_files(&[main.clone()]) {
+    let d = match parse_files(std::slice::from_ref(&main)) {
         Ok(d) => d,
         Err(e) => panic!("{e}"),
     };
