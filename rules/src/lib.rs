@@ -7,6 +7,7 @@
 
 pub mod inline_tests;
 pub mod native;
+pub mod seclang;
 pub mod test_request;
 
 use std::fmt;
