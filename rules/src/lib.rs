@@ -149,3 +149,42 @@ pub fn compile_native(
     };
     Ok((spec, compiled))
 }
+
+/// Compiles SecLang files (e.g. `crs-setup.conf` then CRS's `rules/*.conf`,
+/// in that order) into one ruleset. `lenient` turns unsupported directives,
+/// variables, operators and actions into warnings (the report lists them).
+///
+/// # Errors
+/// Every error found, each naming file and line.
+pub fn compile_seclang(
+    paths: &[PathBuf],
+    source: &str,
+    lenient: bool,
+) -> Result<(RulesetSpec, seclang::compile::Report), CompileErrors> {
+    let located = |file: PathBuf, line: usize, message: String| CompileError {
+        file,
+        line: (line > 0).then_some(line),
+        field: None,
+        message,
+    };
+    let directives = seclang::parse_files(paths)
+        .map_err(|e| CompileErrors(vec![located(e.location.file, e.location.line, e.message)]))?;
+    let (spec, report) = seclang::compile::compile(&directives, source, lenient).map_err(|es| {
+        CompileErrors(
+            es.into_iter()
+                .map(|d| located(d.location.file, d.location.line, d.message))
+                .collect(),
+        )
+    })?;
+    // Compile once as the filter will, so anything the engine refuses is
+    // reported now rather than at VM start.
+    spec.compile().map_err(|e| {
+        CompileErrors(vec![CompileError {
+            file: paths.first().cloned().unwrap_or_default(),
+            line: None,
+            field: None,
+            message: e.to_string(),
+        }])
+    })?;
+    Ok((spec, report))
+}

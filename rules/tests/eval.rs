@@ -1,5 +1,5 @@
 //! Evaluation semantics as data: each file in `tests/eval/` holds a small
-//! native ruleset and cases of (plugin configuration, request) → expected
+//! native ruleset (`ruleset:`) or SecLang text (`seclang:`) and cases of (plugin configuration, request) → expected
 //! verdict. The configuration is parsed by the same `config::load` the filter
 //! uses, so policies are tested exactly as operators write them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -9,13 +9,15 @@ use std::path::Path;
 use palisade_engine::config;
 use palisade_engine::Decision;
 use palisade_rules::native::compile_file;
+use palisade_rules::seclang;
 use palisade_rules::test_request::TestRequest;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
-    ruleset: serde_yaml_ng::Value,
+    ruleset: Option<serde_yaml_ng::Value>,
+    seclang: Option<String>,
     cases: Vec<Case>,
 }
 
@@ -58,23 +60,7 @@ fn evaluation_cases() {
     for path in &paths {
         let file: File = serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap())
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let ruleset_text = serde_yaml_ng::to_string(&file.ruleset).unwrap();
-        let compiled = compile_file(path, &ruleset_text).unwrap_or_else(|e| {
-            panic!(
-                "{}: {}",
-                path.display(),
-                e.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            )
-        });
-        let artifact = palisade_engine::RulesetSpec {
-            source: "eval test".into(),
-            rules: compiled.rules,
-            ..Default::default()
-        }
-        .to_artifact();
+        let artifact = artifact(path, &file);
         for case in &file.cases {
             if filter
                 .as_ref()
@@ -148,4 +134,49 @@ fn evaluation_cases() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(passed > 0 || filter.is_some(), "no evaluation cases ran");
+}
+
+/// The file's rules compiled the way `palisade compile` does.
+fn artifact(path: &Path, file: &File) -> Vec<u8> {
+    let spec = match (&file.ruleset, &file.seclang) {
+        (Some(ruleset), None) => {
+            let text = serde_yaml_ng::to_string(ruleset).unwrap();
+            let compiled = compile_file(path, &text).unwrap_or_else(|e| {
+                panic!(
+                    "{}: {}",
+                    path.display(),
+                    e.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                )
+            });
+            palisade_engine::RulesetSpec {
+                source: "eval test".into(),
+                rules: compiled.rules,
+                ..Default::default()
+            }
+        }
+        (None, Some(text)) => {
+            let directives = seclang::parse_str(text, path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            seclang::compile::compile(&directives, "eval test", false)
+                .unwrap_or_else(|es| {
+                    panic!(
+                        "{}: {}",
+                        path.display(),
+                        es.iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    )
+                })
+                .0
+        }
+        _ => panic!(
+            "{}: give exactly one of `ruleset` and `seclang`",
+            path.display()
+        ),
+    };
+    spec.to_artifact()
 }

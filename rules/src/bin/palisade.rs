@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use palisade_rules::{compile_native, inline_tests};
+use palisade_rules::{compile_native, compile_seclang, inline_tests};
 
 #[derive(Parser)]
 #[command(
@@ -22,10 +22,22 @@ enum Command {
     /// Compile native YAML rule files into a ruleset artifact the filter loads.
     ///
     /// Example: palisade compile rules/builtin my-rules/ -o my.ruleset
+    ///
+    /// SecLang (ModSecurity / OWASP CRS) files are compiled with `--seclang`,
+    /// in the order given; put `crs-setup.conf` first and your exclusion
+    /// files where CRS documents them (before or after its rules):
+    ///
+    ///   palisade compile --seclang crs/crs-setup.conf crs/rules/*.conf -o crs.ruleset
     Compile {
-        /// Rule files or directories of `*.yaml`.
-        #[arg(required = true)]
+        /// Native rule files or directories of `*.yaml`.
         paths: Vec<PathBuf>,
+        /// SecLang files (`Include` is followed), compiled after the native rules.
+        #[arg(long, num_args = 1..)]
+        seclang: Vec<PathBuf>,
+        /// Report unsupported SecLang directives, variables, operators and
+        /// actions as warnings and leave out what they apply to, instead of failing.
+        #[arg(long)]
+        allow_unsupported: bool,
         /// Where to write the artifact.
         #[arg(short, long)]
         output: PathBuf,
@@ -48,33 +60,12 @@ enum Command {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Compile { paths, output } => {
-            let source = paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(" ");
-            match compile_native(&paths, &source) {
-                Ok((spec, _)) => {
-                    let artifact = spec.to_artifact();
-                    if let Err(e) = std::fs::write(&output, &artifact) {
-                        eprintln!("error: cannot write {}: {e}", output.display());
-                        return ExitCode::FAILURE;
-                    }
-                    println!(
-                        "{} rules → {} ({} bytes)",
-                        spec.rules.len(),
-                        output.display(),
-                        artifact.len()
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(errors) => {
-                    eprintln!("{errors}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+        Command::Compile {
+            paths,
+            seclang,
+            allow_unsupported,
+            output,
+        } => compile(&paths, &seclang, allow_unsupported, &output),
         Command::Test {
             paths,
             rule,
@@ -112,4 +103,79 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+fn compile(
+    native: &[PathBuf],
+    seclang: &[PathBuf],
+    allow_unsupported: bool,
+    output: &std::path::Path,
+) -> ExitCode {
+    if native.is_empty() && seclang.is_empty() {
+        eprintln!("error: give native rule paths, `--seclang` files, or both");
+        return ExitCode::FAILURE;
+    }
+    let source = native
+        .iter()
+        .chain(seclang)
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut spec = palisade_engine::RulesetSpec {
+        source: source.clone(),
+        ..Default::default()
+    };
+    if !native.is_empty() {
+        match compile_native(native, &source) {
+            Ok((s, _)) => spec.rules = s.rules,
+            Err(errors) => {
+                eprintln!("{errors}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    if !seclang.is_empty() {
+        match compile_seclang(seclang, &source, allow_unsupported) {
+            Ok((s, report)) => {
+                for note in &report.notes {
+                    eprintln!("note: {note}");
+                }
+                for warning in &report.warnings {
+                    eprintln!("warning: {warning}");
+                }
+                // Markers count positions from the start of the rule list.
+                let offset = u32::try_from(spec.rules.len()).unwrap_or(u32::MAX);
+                spec.markers = s
+                    .markers
+                    .into_iter()
+                    .map(|mut m| {
+                        m.position = m.position.saturating_add(offset);
+                        m
+                    })
+                    .collect();
+                spec.rules.extend(s.rules);
+                spec.policy_vars = s.policy_vars;
+            }
+            Err(errors) => {
+                eprintln!("{errors}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    if let Err(e) = spec.compile() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    let artifact = spec.to_artifact();
+    if let Err(e) = std::fs::write(output, &artifact) {
+        eprintln!("error: cannot write {}: {e}", output.display());
+        return ExitCode::FAILURE;
+    }
+    println!(
+        "{} rules → {} ({} bytes)",
+        spec.rules.len(),
+        output.display(),
+        artifact.len()
+    );
+    ExitCode::SUCCESS
 }

@@ -13,6 +13,7 @@
 //! quotes only `\"` is unescaped, every other backslash is kept verbatim so
 //! regular expressions survive untouched.
 
+pub mod compile;
 mod parse;
 #[cfg(test)]
 mod tests;

@@ -147,7 +147,10 @@ fn split_words(text: &str, location: &Location) -> Result<Vec<String>, ParseErro
 }
 
 /// Parses the variables argument of a `SecRule`: `A|!B:x|&C|D:/re|x/`.
-fn parse_variables(text: &str, location: &Location) -> Result<Vec<VariableRef>, ParseError> {
+pub(super) fn parse_variables(
+    text: &str,
+    location: &Location,
+) -> Result<Vec<VariableRef>, ParseError> {
     let mut parts: Vec<String> = Vec::new();
     let mut cur = String::new();
     let chars: Vec<char> = text.chars().collect();
