@@ -196,6 +196,7 @@ impl Stream {
         }
         let protocol = property(&["request", "protocol"]).unwrap_or_else(|| b"HTTP/1.1".to_vec());
         let mut req = Request::new(method, path, protocol, headers);
+        req.unique_id = self.request_id.as_bytes().to_vec();
         if let Some(addr) = property(&["source", "address"]) {
             req.remote_addr = strip_port(&addr).to_vec();
         }
