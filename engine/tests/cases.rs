@@ -304,8 +304,15 @@ fn run_bodies(path: &Path, text: &str, out: &mut Outcome) {
             }
         }
         if let Some(want) = &case.expect.error_contains {
-            if !got.error.as_deref().is_some_and(|e| e.contains(want.as_str())) {
-                problems.push(format!("error {:?}, want one containing {want:?}", got.error));
+            if !got
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains(want.as_str()))
+            {
+                problems.push(format!(
+                    "error {:?}, want one containing {want:?}",
+                    got.error
+                ));
             }
         }
         if let Some(want) = &case.expect.part_headers {
@@ -328,10 +335,7 @@ fn run_bodies(path: &Path, text: &str, out: &mut Outcome) {
         }
         let want_error = case.expect.error || case.expect.error_contains.is_some();
         if got.error.is_some() != want_error {
-            problems.push(format!(
-                "error {:?}, want error={want_error}",
-                got.error
-            ));
+            problems.push(format!("error {:?}, want error={want_error}", got.error));
         }
         out.check(path, &case.name, problems.is_empty(), || {
             problems.join("; ")

@@ -381,7 +381,9 @@ impl Parser<'_> {
                 i += 1;
                 continue;
             }
-            let window = raw.get(i + 1..raw.len().min(i + 1 + MAX_ENTITY)).unwrap_or_default();
+            let window = raw
+                .get(i + 1..raw.len().min(i + 1 + MAX_ENTITY))
+                .unwrap_or_default();
             let decoded = memchr::memchr(b';', window).and_then(|semi| {
                 let name = window.get(..semi)?;
                 Some((entity(name)?, semi))
