@@ -437,3 +437,80 @@ fn entity(name: &[u8]) -> Option<char> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(raw: &[u8], truncated: bool) -> Body {
+        let mut body = Body::raw_only(raw.to_vec(), truncated);
+        parse(&mut body, &BodyLimits::default());
+        body
+    }
+
+    #[test]
+    fn random_xmlish_input_never_panics() {
+        const TOKENS: &[&[u8]] = &[
+            b"<a>",
+            b"</a>",
+            b"<b x='1'>",
+            b"</b>",
+            b"<c/>",
+            b"&amp;",
+            b"&#x41;",
+            b"&",
+            b";",
+            b"<!--",
+            b"-->",
+            b"<![CDATA[",
+            b"]]>",
+            b"<?",
+            b"?>",
+            b"<!DOCTYPE d [",
+            b"]>",
+            b"\"",
+            b"'",
+            b"=",
+            b" ",
+            b"text",
+            b"<",
+            b">",
+            b"/",
+            b"\xff",
+            b"&#",
+            b"<!",
+        ];
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            let mut raw = Vec::new();
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let n = (seed >> 59) as usize;
+            for _ in 0..n {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                let t = TOKENS[(seed >> 33) as usize % TOKENS.len()];
+                raw.extend_from_slice(t);
+            }
+            let body = run(&raw, seed & 1 == 0);
+            assert_eq!(body.raw, raw);
+        }
+    }
+
+    #[test]
+    fn pathological_inputs_are_fast() {
+        let started = std::time::Instant::now();
+        let mut amps = b"<a>".to_vec();
+        amps.extend(std::iter::repeat_n(b'&', 1 << 20));
+        let body = run(&amps, false);
+        assert_eq!(body.xml_text.first().map(Vec::len), Some(1 << 20));
+        let opens: Vec<u8> = b"<a>".repeat(1 << 18);
+        let body = run(&opens, false);
+        assert!(body.has_flag(BodyFlag::DepthLimitExceeded));
+        let attrs: Vec<u8> = [&b"<a "[..], &b"x='1' ".repeat(1 << 17)].concat();
+        let body = run(&attrs, false);
+        assert!(body.has_flag(BodyFlag::ArgsLimitExceeded));
+        let doctype: Vec<u8> = [&b"<!DOCTYPE ["[..], &b"<!-- ] -->".repeat(1 << 17)].concat();
+        let body = run(&doctype, false);
+        assert!(body.error.is_some());
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+}
