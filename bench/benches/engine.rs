@@ -68,7 +68,10 @@ fn crs_artifact(dir: &Path) -> Option<Vec<u8>> {
     match compile_seclang(&paths, "crs", false) {
         Ok((spec, _)) => Some(spec.to_artifact()),
         Err(e) => {
-            eprintln!("CRS at {} does not compile, skipping it: {e}", dir.display());
+            eprintln!(
+                "CRS at {} does not compile, skipping it: {e}",
+                dir.display()
+            );
             None
         }
     }
@@ -128,7 +131,9 @@ fn transforms(c: &mut Criterion) {
     let mut group = c.benchmark_group("transform");
     group.throughput(Throughput::Bytes(input.len() as u64));
     for t in Transform::ALL {
-        group.bench_function(t.name(), |b| b.iter(|| black_box(t.apply(black_box(&input)))));
+        group.bench_function(t.name(), |b| {
+            b.iter(|| black_box(t.apply(black_box(&input))))
+        });
     }
     group.finish();
 }
@@ -150,7 +155,10 @@ fn operators(c: &mut Criterion) {
         ),
         ("detectSQLi", OperatorSpec::DetectSqli),
         ("detectXSS", OperatorSpec::DetectXss),
-        ("validateByteRange", OperatorSpec::ValidateByteRange("1-255".to_string())),
+        (
+            "validateByteRange",
+            OperatorSpec::ValidateByteRange("1-255".to_string()),
+        ),
     ];
     let mut group = c.benchmark_group("operator");
     group.throughput(Throughput::Bytes(input.len() as u64));
@@ -159,7 +167,9 @@ fn operators(c: &mut Criterion) {
             eprintln!("operator {name} does not compile");
             continue;
         };
-        group.bench_function(name, |b| b.iter(|| black_box(op.evaluate(black_box(&input)))));
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(op.evaluate(black_box(&input))))
+        });
     }
     group.finish();
 }

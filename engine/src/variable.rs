@@ -78,6 +78,9 @@ pub enum Collection {
     ResponseHeadersNames,
     ResponseBody,
     ResponseContentType,
+    /// An XML body's text nodes (member `/*`) and attribute values
+    /// (member `//@*`): the two XPath forms OWASP CRS uses.
+    Xml,
 }
 
 const NAMED: &[(&str, Collection)] = &[
@@ -124,6 +127,7 @@ const NAMED: &[(&str, Collection)] = &[
     ("response_headers_names", Collection::ResponseHeadersNames),
     ("response_body", Collection::ResponseBody),
     ("response_content_type", Collection::ResponseContentType),
+    ("xml", Collection::Xml),
 ];
 
 impl Collection {
@@ -175,6 +179,7 @@ impl Collection {
                 | Collection::FilesNames
                 | Collection::FilesCombinedSize
                 | Collection::RequestBodyLength
+                | Collection::Xml
         )
     }
 
@@ -213,6 +218,7 @@ impl Collection {
                 | Collection::MatchedVarsNames
                 | Collection::ResponseHeaders
                 | Collection::ResponseHeadersNames
+                | Collection::Xml
         )
     }
 
@@ -380,6 +386,13 @@ impl Collection {
                 .map(|h| Instance::borrowed(b"", &h.value))
                 .take(1)
                 .collect(),
+            Collection::Xml => body
+                .map(|b| {
+                    let text = b.xml_text.iter().map(|v| Instance::borrowed(XML_TEXT, v));
+                    let attrs = b.xml_attrs.iter().map(|v| Instance::borrowed(XML_ATTRS, v));
+                    text.chain(attrs).collect()
+                })
+                .unwrap_or_default(),
             // Read from the transaction by the evaluator, never from the request.
             Collection::Tx
             | Collection::MatchedVar
@@ -389,6 +402,10 @@ impl Collection {
         }
     }
 }
+
+/// Member names of XML instances: the XPath that selects them.
+const XML_TEXT: &[u8] = b"/*";
+const XML_ATTRS: &[u8] = b"//@*";
 
 /// One value of a collection: an argument, a header, a scalar.
 #[derive(Clone, Debug)]

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use palisade_engine::body::{self, BodyLimits};
+use palisade_engine::body::{self, BodyLimits, Processor};
 use palisade_engine::operator::{Operator, OperatorSpec};
 use palisade_engine::request::{Header, Request};
 use palisade_engine::transform::Transform;
@@ -187,6 +187,11 @@ struct BodyCase {
     truncated: bool,
     #[serde(default)]
     limits: Option<LimitsCase>,
+    /// Force a processor by name (`ctl:requestBodyProcessor`): the body is
+    /// attached through `Request::attach_body_as`, `content_type` becoming
+    /// the request's Content-Type header.
+    #[serde(default)]
+    force_processor: Option<String>,
     expect: BodyExpect,
 }
 
@@ -211,6 +216,12 @@ struct BodyExpect {
     flags: Vec<String>,
     #[serde(default)]
     error: bool,
+    /// The error message contains this (implies `error: true`).
+    error_contains: Option<String>,
+    /// Exact list of XML text nodes, in order.
+    xml_text: Option<Vec<String>>,
+    /// Exact list of XML attribute values, in order.
+    xml_attrs: Option<Vec<String>>,
     /// Exact list of (name, value) multipart part headers, in order.
     part_headers: Option<Vec<(String, String)>>,
 }
@@ -233,12 +244,27 @@ fn run_bodies(path: &Path, text: &str, out: &mut Outcome) {
             limits.max_depth = l.max_depth.unwrap_or(limits.max_depth);
             limits.max_parts = l.max_parts.unwrap_or(limits.max_parts);
         }
-        let got = body::parse(
-            case.content_type.as_deref().map(str::as_bytes),
-            raw,
-            case.truncated,
-            &limits,
-        );
+        let got = match &case.force_processor {
+            None => body::parse(
+                case.content_type.as_deref().map(str::as_bytes),
+                raw,
+                case.truncated,
+                &limits,
+                None,
+            ),
+            Some(name) => {
+                let forced = Processor::from_name(name)
+                    .unwrap_or_else(|| panic!("{}: unknown processor {name}", path.display()));
+                let headers = case
+                    .content_type
+                    .iter()
+                    .map(|ct| Header::new(&b"Content-Type"[..], ct.as_bytes()))
+                    .collect();
+                let mut req = Request::new(&b"POST"[..], &b"/"[..], &b"HTTP/1.1"[..], headers);
+                req.attach_body_as(raw, case.truncated, &limits, Some(forced));
+                req.body.expect("attach_body_as attaches a body")
+            }
+        };
         let lossy = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
         let mut problems = Vec::new();
         if let Some(p) = &case.expect.processor {
@@ -266,6 +292,29 @@ fn run_bodies(path: &Path, text: &str, out: &mut Outcome) {
                 problems.push(format!("files {have:?}, want {want:?}"));
             }
         }
+        for (what, want, have) in [
+            ("xml_text", &case.expect.xml_text, &got.xml_text),
+            ("xml_attrs", &case.expect.xml_attrs, &got.xml_attrs),
+        ] {
+            if let Some(want) = want {
+                let have: Vec<String> = have.iter().map(|v| lossy(v)).collect();
+                if &have != want {
+                    problems.push(format!("{what} {have:?}, want {want:?}"));
+                }
+            }
+        }
+        if let Some(want) = &case.expect.error_contains {
+            if !got
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains(want.as_str()))
+            {
+                problems.push(format!(
+                    "error {:?}, want one containing {want:?}",
+                    got.error
+                ));
+            }
+        }
         if let Some(want) = &case.expect.part_headers {
             let have: Vec<(String, String)> = got
                 .part_headers
@@ -284,11 +333,9 @@ fn run_bodies(path: &Path, text: &str, out: &mut Outcome) {
         if have_flags != want_flags {
             problems.push(format!("flags {have_flags:?}, want {want_flags:?}"));
         }
-        if got.error.is_some() != case.expect.error {
-            problems.push(format!(
-                "error {:?}, want error={}",
-                got.error, case.expect.error
-            ));
+        let want_error = case.expect.error || case.expect.error_contains.is_some();
+        if got.error.is_some() != want_error {
+            problems.push(format!("error {:?}, want error={want_error}", got.error));
         }
         out.check(path, &case.name, problems.is_empty(), || {
             problems.join("; ")

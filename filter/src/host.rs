@@ -300,8 +300,11 @@ impl Stream {
             .flatten()
             .unwrap_or_default();
         let limits = self.settings().body.limits.clone();
+        // A headers-phase rule may have chosen the parser
+        // (`ctl:requestBodyProcessor=XML`), whatever the Content-Type says.
+        let forced = self.tx.body_processor();
         if let Some(req) = self.request.as_mut() {
-            req.attach_body(body, truncated, &limits);
+            req.attach_body_as(body, truncated, &limits, forced);
         }
         self.run(Phase::Body)
     }

@@ -5,6 +5,7 @@
 pub mod json;
 pub mod multipart;
 pub mod urlencoded;
+pub mod xml;
 
 use crate::request::{Arg, Header};
 
@@ -14,6 +15,7 @@ pub enum Processor {
     UrlEncoded,
     Json,
     Multipart,
+    Xml,
     /// Unknown content type: only the raw body is available.
     Raw,
 }
@@ -25,15 +27,22 @@ impl Processor {
             Processor::UrlEncoded => "URLENCODED",
             Processor::Json => "JSON",
             Processor::Multipart => "MULTIPART",
+            Processor::Xml => "XML",
             Processor::Raw => "",
         }
     }
 
-    /// Looks a parser up by its ModSecurity name (`ctl:requestBodyProcessor=JSON`).
+    /// A processor by its ModSecurity name, case-insensitively, as
+    /// `ctl:requestBodyProcessor=XML` names it.
     pub fn from_name(name: &str) -> Option<Processor> {
-        [Processor::UrlEncoded, Processor::Json, Processor::Multipart]
-            .into_iter()
-            .find(|p| p.name().eq_ignore_ascii_case(name))
+        [
+            Processor::UrlEncoded,
+            Processor::Json,
+            Processor::Multipart,
+            Processor::Xml,
+        ]
+        .into_iter()
+        .find(|p| p.name().eq_ignore_ascii_case(name))
     }
 }
 
@@ -65,10 +74,14 @@ pub enum BodyFlag {
     ArgsLimitExceeded,
     /// JSON nested deeper than `BodyLimits::max_depth`.
     DepthLimitExceeded,
+    /// An XML `&...;` reference that is not one of the five predefined
+    /// entities or a valid character reference (DTD entities are never
+    /// expanded); it is kept as written.
+    XmlUndefinedEntity,
 }
 
 impl BodyFlag {
-    pub const ALL: [BodyFlag; 17] = [
+    pub const ALL: [BodyFlag; 18] = [
         BodyFlag::MultipartBoundaryQuoted,
         BodyFlag::MultipartBoundaryWhitespace,
         BodyFlag::MultipartBoundaryDuplicate,
@@ -86,6 +99,7 @@ impl BodyFlag {
         BodyFlag::CharsetInvalid,
         BodyFlag::ArgsLimitExceeded,
         BodyFlag::DepthLimitExceeded,
+        BodyFlag::XmlUndefinedEntity,
     ];
 
     /// The variable name rules use for this flag.
@@ -108,6 +122,7 @@ impl BodyFlag {
             BodyFlag::CharsetInvalid => "reqbody_charset_invalid",
             BodyFlag::ArgsLimitExceeded => "reqbody_args_limit_exceeded",
             BodyFlag::DepthLimitExceeded => "reqbody_depth_limit_exceeded",
+            BodyFlag::XmlUndefinedEntity => "xml_undefined_entity",
         }
     }
 
@@ -115,7 +130,10 @@ impl BodyFlag {
     pub fn is_multipart_strict(self) -> bool {
         !matches!(
             self,
-            BodyFlag::CharsetInvalid | BodyFlag::ArgsLimitExceeded | BodyFlag::DepthLimitExceeded
+            BodyFlag::CharsetInvalid
+                | BodyFlag::ArgsLimitExceeded
+                | BodyFlag::DepthLimitExceeded
+                | BodyFlag::XmlUndefinedEntity
         )
     }
 }
@@ -136,7 +154,7 @@ pub struct FilePart {
 pub struct BodyLimits {
     /// Arguments (form fields, JSON leaves, multipart parts) kept per body.
     pub max_args: usize,
-    /// JSON nesting depth parsed.
+    /// JSON and XML nesting depth parsed.
     pub max_depth: usize,
     /// Multipart parts parsed.
     pub max_parts: usize,
@@ -163,6 +181,11 @@ pub struct Body {
     pub files: Vec<FilePart>,
     /// Headers of every multipart part, in order (MULTIPART_PART_HEADERS).
     pub part_headers: Vec<Header>,
+    /// XML: character data of every text node and CDATA section, entities
+    /// decoded, whitespace-only nodes skipped (`XML:/*`).
+    pub xml_text: Vec<Vec<u8>>,
+    /// XML: every attribute value, entities decoded (`XML://@*`).
+    pub xml_attrs: Vec<Vec<u8>>,
     pub flags: Vec<BodyFlag>,
     /// REQBODY_ERROR: the parser could not make sense of the body.
     pub error: Option<String>,
@@ -182,6 +205,8 @@ impl Body {
             args: Vec::new(),
             files: Vec::new(),
             part_headers: Vec::new(),
+            xml_text: Vec::new(),
+            xml_attrs: Vec::new(),
             flags: Vec::new(),
             error: None,
             truncated,
@@ -201,33 +226,53 @@ const READABLE_CHARSETS: &[&[u8]] = &[
 ];
 
 /// Chooses a parser from the Content-Type (media type case-insensitive,
-/// parameters ignored for the choice) and runs it.
+/// parameters ignored for the choice) and runs it. `forced` overrides the
+/// choice (`ctl:requestBodyProcessor`); the Content-Type then only supplies
+/// parameters (boundary, charset).
 pub fn parse(
     content_type: Option<&[u8]>,
     raw: Vec<u8>,
     truncated: bool,
     limits: &BodyLimits,
+    forced: Option<Processor>,
 ) -> Body {
     let mut body = Body::raw_only(raw, truncated);
-    let Some(content_type) = content_type else {
+    if content_type.is_none() && forced.is_none() {
         return body;
-    };
+    }
+    let content_type = content_type.unwrap_or_default();
+    if !charset_readable(content_type) {
+        body.flags.push(BodyFlag::CharsetInvalid);
+    }
+    let processor = forced.unwrap_or_else(|| choose(content_type));
+    match processor {
+        Processor::UrlEncoded => urlencoded::parse(&mut body, limits),
+        Processor::Multipart => multipart::parse(&mut body, content_type, limits),
+        Processor::Json => json::parse(&mut body, limits),
+        Processor::Xml => xml::parse(&mut body, limits),
+        Processor::Raw => {}
+    }
+    body
+}
+
+/// The parser for a Content-Type's media type.
+fn choose(content_type: &[u8]) -> Processor {
     let media = content_type
         .split(|&b| b == b';')
         .next()
         .unwrap_or_default();
     let media = media.trim_ascii().to_ascii_lowercase();
-    if !charset_readable(content_type) {
-        body.flags.push(BodyFlag::CharsetInvalid);
-    }
     if media == b"application/x-www-form-urlencoded" {
-        urlencoded::parse(&mut body, limits);
+        Processor::UrlEncoded
     } else if media == b"multipart/form-data" {
-        multipart::parse(&mut body, content_type, limits);
+        Processor::Multipart
     } else if media.ends_with(b"/json") || media.ends_with(b"+json") {
-        json::parse(&mut body, limits);
+        Processor::Json
+    } else if media == b"text/xml" || media == b"application/xml" || media.ends_with(b"+xml") {
+        Processor::Xml
+    } else {
+        Processor::Raw
     }
-    body
 }
 
 /// Whether a Content-Type's `charset` (if any) is one the parsers read as

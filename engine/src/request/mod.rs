@@ -7,7 +7,7 @@ pub mod cookies;
 pub mod query;
 pub mod uri;
 
-use crate::body::{self, Body, BodyLimits};
+use crate::body::{self, Body, BodyLimits, Processor};
 
 /// One name/value pair: a query or body argument, a cookie.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -144,8 +144,27 @@ impl Request {
     /// Parses and attaches the request body. `truncated` says the body was
     /// cut at the configured limit, so parsers must not flag a missing end.
     pub fn attach_body(&mut self, raw: Vec<u8>, truncated: bool, limits: &BodyLimits) {
+        self.attach_body_as(raw, truncated, limits, None);
+    }
+
+    /// [`Request::attach_body`] with the parser chosen by the caller
+    /// (`ctl:requestBodyProcessor=XML`) rather than by the Content-Type,
+    /// which then only supplies parameters (boundary, charset).
+    pub fn attach_body_as(
+        &mut self,
+        raw: Vec<u8>,
+        truncated: bool,
+        limits: &BodyLimits,
+        forced: Option<Processor>,
+    ) {
         let content_type = self.content_type().map(<[u8]>::to_vec);
-        self.body = Some(body::parse(content_type.as_deref(), raw, truncated, limits));
+        self.body = Some(body::parse(
+            content_type.as_deref(),
+            raw,
+            truncated,
+            limits,
+            forced,
+        ));
     }
 
     /// `METHOD URI PROTOCOL`, as on an HTTP/1 request line.
