@@ -37,6 +37,12 @@ struct Expect {
     decision: String,
     /// Matched rule ids, in evaluation order.
     rules: Option<Vec<u32>>,
+    /// Rule ids that must be among the matches (others may match too).
+    #[serde(default)]
+    includes: Vec<u32>,
+    /// Rule ids that must not match.
+    #[serde(default)]
+    excludes: Vec<u32>,
     score: Option<u32>,
     /// Matched variables, in order.
     variables: Option<Vec<String>>,
@@ -91,6 +97,24 @@ fn evaluation_cases() {
                 if &ids != want {
                     problems.push(format!("rules {ids:?}, want {want:?}"));
                 }
+            }
+            let missing: Vec<&u32> = case
+                .expect
+                .includes
+                .iter()
+                .filter(|id| !ids.contains(id))
+                .collect();
+            if !missing.is_empty() {
+                problems.push(format!("rules {ids:?} lack {missing:?}"));
+            }
+            let unwanted: Vec<&u32> = case
+                .expect
+                .excludes
+                .iter()
+                .filter(|id| ids.contains(id))
+                .collect();
+            if !unwanted.is_empty() {
+                problems.push(format!("rules {ids:?} include {unwanted:?}"));
             }
             if let Some(want) = case.expect.score {
                 if v.score != want {
