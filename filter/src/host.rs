@@ -237,6 +237,7 @@ impl Stream {
             {
                 Some("matched")
             }
+            Decision::Pass | Decision::Allow if s.log >= LogSetting::All => Some("passed"),
             _ => None,
         };
         if let Some(event) = event.filter(|_| s.log != LogSetting::Off) {
@@ -265,7 +266,7 @@ impl Stream {
             path: &req.uri_raw,
             authority,
         };
-        let level = if event == "matched" {
+        let level = if event == "matched" || event == "passed" {
             LogLevel::Info
         } else {
             LogLevel::Warn
