@@ -3,6 +3,8 @@
 //! must fail and overrides), the palisade-ftw binary end to end, and parsing
 //! of the whole CRS regression suite.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::PathBuf;
 
 use palisade_e2e::ftw::{self, report, Filter, Outcome, Overrides, Runner};
@@ -66,7 +68,7 @@ fn fixtures_give_exact_outcomes() {
     );
     assert!(text.contains("11 passed, 1 failed (1 skipped by override, 1 expected failures)"));
     // The encoded_request case was correlated with its verdict.
-    assert_eq!(results[6].ids, vec![107100]);
+    assert!(results[6].ids.contains(&107100), "{:?}", results[6].ids);
 }
 
 #[test]

@@ -17,7 +17,8 @@ use palisade_e2e::ftw::{self, report, Filter, Outcome, Overrides, Runner};
 use palisade_e2e::Gateway;
 use regex_automata::meta::Regex;
 
-const USAGE: &str = "usage: palisade-ftw (--ruleset FILE | --config FILE)... --tests DIR_OR_FILE... \
+const USAGE: &str =
+    "usage: palisade-ftw (--ruleset FILE | --config FILE)... --tests DIR_OR_FILE... \
 [--overrides FILE] [--include REGEX] [--exclude REGEX] [--report OUT.json]";
 
 #[derive(Default)]
@@ -46,7 +47,10 @@ fn parse_args() -> Result<Args, String> {
     let mut args = Args::default();
     let mut it = std::env::args().skip(1).peekable();
     while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
+        let mut value = || {
+            it.next()
+                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
+        };
         match flag.as_str() {
             "--ruleset" => args.ruleset = Some(value()?.into()),
             "--config" => args.config = Some(value()?.into()),
@@ -100,8 +104,7 @@ fn run() -> Result<bool, String> {
         .config
         .as_ref()
         .map(|p| {
-            let text =
-                fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            let text = fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
             serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", p.display()))
         })
         .transpose()?;
@@ -121,7 +124,10 @@ fn run() -> Result<bool, String> {
     };
     let files = ftw::load_all(&args.tests)?;
     let total: usize = files.iter().map(|f| f.file.tests.len()).sum();
-    eprintln!("palisade-ftw: {} files, {total} tests; starting the gateway", files.len());
+    eprintln!(
+        "palisade-ftw: {} files, {total} tests; starting the gateway",
+        files.len()
+    );
 
     let gateway = Gateway::start(&upstream_bin()?, &config)?;
     let results = Runner::new(&gateway)?.run(&files, &overrides, &filter)?;

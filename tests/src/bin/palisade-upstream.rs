@@ -154,7 +154,9 @@ fn serve(stream: TcpStream) -> io::Result<()> {
 fn reflect_response(request_body: &[u8], close: bool) -> Vec<u8> {
     let spec = match serde_json::from_slice::<serde_json::Value>(request_body) {
         Ok(v) if v.is_object() => v,
-        Ok(_) | Err(_) => serde_json::json!({"status": 400, "body": "reflect: body is not a JSON object"}),
+        Ok(_) | Err(_) => {
+            serde_json::json!({"status": 400, "body": "reflect: body is not a JSON object"})
+        }
     };
     let status = spec["status"].as_u64().unwrap_or(200);
     let body = match spec["encodedBody"].as_str() {
@@ -167,7 +169,9 @@ fn reflect_response(request_body: &[u8], close: bool) -> Vec<u8> {
     let mut has_length = false;
     if let Some(headers) = spec["headers"].as_object() {
         for (name, value) in headers {
-            let value = value.as_str().map_or_else(|| value.to_string(), str::to_string);
+            let value = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_string);
             has_length |= name.eq_ignore_ascii_case("content-length");
             head.push_str(&format!("{name}: {value}\r\n"));
         }

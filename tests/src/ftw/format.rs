@@ -136,7 +136,10 @@ impl Output {
 
     /// Regexes the verdict log line must / must not match.
     pub fn log_patterns(&self) -> (Vec<&str>, Vec<&str>) {
-        let must = [self.log_contains.as_deref(), self.log.match_regex.as_deref()];
+        let must = [
+            self.log_contains.as_deref(),
+            self.log.match_regex.as_deref(),
+        ];
         let must_not = [
             self.no_log_contains.as_deref(),
             self.log.no_match_regex.as_deref(),
@@ -190,7 +193,11 @@ pub fn load_file(path: &Path) -> Result<LoadedFile, String> {
     let from_name = path
         .file_stem()
         .and_then(|s| s.to_str())
-        .map(|s| s.chars().take_while(char::is_ascii_digit).collect::<String>())
+        .map(|s| {
+            s.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        })
         .and_then(|d| d.parse().ok());
     let rule_id = file.rule_id.or(from_name).unwrap_or(0);
     Ok(LoadedFile {
@@ -225,10 +232,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     for path in entries {
         if path.is_dir() {
             walk(&path, out)?;
-        } else if path
-            .extension()
-            .is_some_and(|e| e == "yaml" || e == "yml")
-        {
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
             out.push(path);
         }
     }

@@ -35,7 +35,7 @@ struct RawOverride {
 #[derive(Clone, Debug)]
 pub enum Action {
     /// Run with this output instead of the file's (every stage).
-    Output(Output),
+    Output(Box<Output>),
     /// Run; a failure is expected and not counted, a pass is reported.
     ExpectFailure,
     /// Do not run.
@@ -73,8 +73,8 @@ pub struct Overrides(pub Vec<Override>);
 
 impl Overrides {
     pub fn load(path: &Path) -> Result<Overrides, String> {
-        let text = fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text =
+            fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
@@ -100,13 +100,21 @@ fn convert(raw: RawOverride) -> Result<Override, String> {
         .ok_or("`reason` is required")?;
     let action = match (raw.output, raw.expect_failure) {
         (Some(_), true) => return Err("`output` and `expect_failure` exclude each other".into()),
-        (Some(o), false) => Action::Output(o),
+        (Some(o), false) => Action::Output(Box::new(o)),
         (None, true) => Action::ExpectFailure,
         (None, false) => Action::Skip,
     };
     Ok(Override {
-        rule: raw.rule_id.as_ref().map(|v| anchored(v, "rule_id")).transpose()?,
-        test: raw.test_id.as_ref().map(|v| anchored(v, "test_id")).transpose()?,
+        rule: raw
+            .rule_id
+            .as_ref()
+            .map(|v| anchored(v, "rule_id"))
+            .transpose()?,
+        test: raw
+            .test_id
+            .as_ref()
+            .map(|v| anchored(v, "test_id"))
+            .transpose()?,
         test_ids: raw.test_ids,
         reason,
         action,
@@ -118,7 +126,11 @@ fn anchored(v: &serde_yaml_ng::Value, field: &str) -> Result<Regex, String> {
     let pattern = match v {
         serde_yaml_ng::Value::Number(n) => n.to_string(),
         serde_yaml_ng::Value::String(s) => s.clone(),
-        other => return Err(format!("`{field}`: {other:?} is neither a number nor a regex")),
+        other => {
+            return Err(format!(
+                "`{field}`: {other:?} is neither a number nor a regex"
+            ))
+        }
     };
     Regex::new(&format!("^(?:{pattern})$")).map_err(|e| format!("`{field}` {pattern:?}: {e}"))
 }

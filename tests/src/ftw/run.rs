@@ -129,7 +129,7 @@ impl<'a> Runner<'a> {
                         results.push(result);
                         continue;
                     }
-                    Some(Action::Output(o)) => Some(o),
+                    Some(Action::Output(o)) => Some(o.as_ref()),
                     _ => None,
                 };
                 let failure = self.run_stages(&test.stages, replaced, &mut result)?;

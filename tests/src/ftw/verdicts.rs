@@ -101,6 +101,7 @@ fn parse_line(line: &str) -> Option<(String, Verdict)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

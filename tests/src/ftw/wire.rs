@@ -36,7 +36,12 @@ pub fn request_bytes(input: &Input, request_id: &str, cookies: &str) -> Result<V
         format!("{method} {uri} {version}\r\n")
     };
     head.push_str(&id_header);
-    let has = |name: &str| input.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+    let has = |name: &str| {
+        input
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    };
     for (name, value) in &input.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -69,7 +74,12 @@ fn inject_after_request_line(raw: &[u8], extra: &[u8]) -> Vec<u8> {
 
 /// Sends `bytes` to 127.0.0.1:`port` and reads one response. `Err` when the
 /// connection fails or closes without a response.
-pub fn exchange(port: u16, bytes: &[u8], timeout: Duration, head: bool) -> Result<Response, String> {
+pub fn exchange(
+    port: u16,
+    bytes: &[u8],
+    timeout: Duration,
+    head: bool,
+) -> Result<Response, String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))
         .map_err(|e| format!("connect 127.0.0.1:{port}: {e}"))?;
     stream
@@ -83,6 +93,7 @@ pub fn exchange(port: u16, bytes: &[u8], timeout: Duration, head: bool) -> Resul
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::ftw::format::Data;
