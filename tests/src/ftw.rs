@@ -18,6 +18,19 @@ pub use format::{load_all, LoadedFile};
 pub use overrides::Overrides;
 pub use run::{Filter, Outcome, Runner, TestResult};
 
+/// Compiles a regex from a test, override or flag. The workspace builds
+/// regex-automata without Unicode tables, so classes like `\d` and `.` are
+/// byte-oriented (ASCII), which is what go-ftw's patterns over log lines mean.
+pub fn regex(pattern: &str) -> Result<regex_automata::meta::Regex, String> {
+    let syntax = regex_automata::util::syntax::Config::new()
+        .unicode(false)
+        .utf8(false);
+    regex_automata::meta::Regex::builder()
+        .syntax(syntax)
+        .build(pattern)
+        .map_err(|e| format!("bad regex {pattern:?}: {e}"))
+}
+
 /// The plugin configuration for a run: `base` (a config file's JSON, or
 /// `{}`) with logging forced to `all` and, when given, the ruleset.
 pub fn plugin_config(

@@ -77,8 +77,8 @@ fn include_and_exclude_select_by_title() {
     let gateway = Gateway::start(UPSTREAM, &config).unwrap();
     let files = ftw::load_all(&[fixtures().join("107100.yaml")]).unwrap();
     let filter = Filter {
-        include: Some(regex_automata::meta::Regex::new("^107100-").unwrap()),
-        exclude: Some(regex_automata::meta::Regex::new("-[34]$").unwrap()),
+        include: Some(ftw::regex("^107100-").unwrap()),
+        exclude: Some(ftw::regex("-[34]$").unwrap()),
     };
     let results = Runner::new(&gateway)
         .unwrap()

@@ -80,7 +80,7 @@ fn parse_args() -> Result<Args, String> {
 
 fn regex(flag: &str, pattern: Option<&str>) -> Result<Option<Regex>, String> {
     pattern
-        .map(|p| Regex::new(p).map_err(|e| format!("{flag} {p:?}: {e}")))
+        .map(|p| ftw::regex(p).map_err(|e| format!("{flag}: {e}")))
         .transpose()
 }
 

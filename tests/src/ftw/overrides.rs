@@ -132,5 +132,5 @@ fn anchored(v: &serde_yaml_ng::Value, field: &str) -> Result<Regex, String> {
             ))
         }
     };
-    Regex::new(&format!("^(?:{pattern})$")).map_err(|e| format!("`{field}` {pattern:?}: {e}"))
+    super::regex(&format!("^(?:{pattern})$")).map_err(|e| format!("`{field}`: {e}"))
 }

@@ -320,7 +320,7 @@ fn judge(expected: &Output, seen: &Observed) -> Result<(), String> {
 }
 
 fn regex_matches(pattern: &str, text: &str) -> Result<bool, String> {
-    Regex::new(pattern)
+    super::regex(pattern)
         .map(|r| r.is_match(text))
-        .map_err(|e| format!("bad regex {pattern:?} in the test: {e}"))
+        .map_err(|e| format!("in the test: {e}"))
 }

@@ -89,7 +89,9 @@ pub fn exchange(
     // The gateway may answer and close before reading everything; the
     // response (or its absence) decides, not the write.
     let _ = stream.write_all(bytes);
+    // A read timeout shows as EAGAIN; name the limit so it reads as one.
     Response::read(&mut BufReader::new(stream), head)
+        .map_err(|e| format!("{e}; socket timeout {timeout:?}"))
 }
 
 #[cfg(test)]
