@@ -76,6 +76,9 @@ pub enum LogLevel {
     Blocked,
     /// Any request a rule matched, even below the threshold.
     Matched,
+    /// Every request, also when no rule matched (regression runners
+    /// correlate each request with its verdict).
+    All,
 }
 
 /// Request body handling.
@@ -193,10 +196,11 @@ pub fn load(json: &[u8], builtin: &[u8]) -> Result<Settings, ConfigError> {
         None | Some("blocked") => LogLevel::Blocked,
         Some("off") => LogLevel::Off,
         Some("matched") => LogLevel::Matched,
+        Some("all") => LogLevel::All,
         Some(other) => {
             return Err(bad(
                 "log",
-                format!("`{other}` is not `off`, `blocked` or `matched`"),
+                format!("`{other}` is not `off`, `blocked`, `matched` or `all`"),
             ))
         }
     };

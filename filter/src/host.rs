@@ -238,6 +238,7 @@ impl Stream {
             {
                 Some("matched")
             }
+            Decision::Pass | Decision::Allow if s.log >= LogSetting::All => Some("passed"),
             _ => None,
         };
         if let Some(event) = event.filter(|_| s.log != LogSetting::Off) {
@@ -266,7 +267,7 @@ impl Stream {
             path: &req.uri_raw,
             authority,
         };
-        let level = if event == "matched" {
+        let level = if event == "matched" || event == "passed" {
             LogLevel::Info
         } else {
             LogLevel::Warn

@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+pub mod ftw;
+
 /// Envoy version the tests are written against (scripts/setup.sh installs it).
 pub const ENVOY_VERSION: &str = "1.40.0";
 
@@ -267,6 +269,11 @@ impl Gateway {
         req.send(self.port)
     }
 
+    /// Envoy's log file (stderr), where `palisade-verdict` lines land.
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
     /// Envoy's log so far.
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log_path).unwrap_or_default()
@@ -451,7 +458,7 @@ pub struct Response {
 impl Response {
     /// Reads one response; `head` says it answers a HEAD request, whose
     /// Content-Length describes a body that is not sent.
-    fn read(reader: &mut BufReader<TcpStream>, head: bool) -> Result<Response, String> {
+    pub(crate) fn read(reader: &mut BufReader<TcpStream>, head: bool) -> Result<Response, String> {
         let mut status_line = String::new();
         reader
             .read_line(&mut status_line)

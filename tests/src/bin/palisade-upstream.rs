@@ -3,6 +3,12 @@
 //! it (method, path, body size), so a test can tell "passed through Palisade"
 //! from "answered by Palisade". Std only, a thread per connection, keep-alive.
 //!
+//! It also plays CRS's "albedo" backend for the go-ftw regression runner:
+//! `POST /reflect` with a JSON body `{"status": 201, "headers": {"a": "b"},
+//! "body": "text", "encodedBody": "base64"}` (all optional) is answered with
+//! exactly that response, so response-phase rules can be tested. Every other
+//! request keeps the JSON echo (a 200, which is all albedo promises).
+//!
 //! `--port N` (0 picks a free port; the chosen address is printed as
 //! `listening on 127.0.0.1:PORT`), `--max-seconds S` (exits by itself, so a
 //! test that dies never leaves it running; default one hour).
@@ -10,6 +16,8 @@
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
+
+use base64::Engine as _;
 
 /// Requests larger than this are refused: the gateway's own limits are far
 /// below, so anything bigger is a bug in a test.
@@ -101,7 +109,7 @@ fn serve(stream: TcpStream) -> io::Result<()> {
             }
         }
 
-        let body_bytes = if chunked {
+        let request_body = if chunked {
             read_chunked(&mut reader)?
         } else {
             if content_length > MAX_BODY_BYTES {
@@ -109,35 +117,78 @@ fn serve(stream: TcpStream) -> io::Result<()> {
             }
             let mut body = vec![0u8; content_length];
             reader.read_exact(&mut body)?;
-            content_length
+            body
         };
 
-        let body = serde_json::json!({
-            "upstream": "ok",
-            "method": method,
-            "path": path,
-            "body_bytes": body_bytes,
-        })
-        .to_string();
+        let reflect = method == "POST" && path.split('?').next() == Some("/reflect");
+        let response = if reflect {
+            reflect_response(&request_body, close)
+        } else {
+            let body = serde_json::json!({
+                "upstream": "ok",
+                "method": method,
+                "path": path,
+                "body_bytes": request_body.len(),
+            })
+            .to_string();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{}\r\n",
+                body.len(),
+                if close { "connection: close\r\n" } else { "" },
+            );
+            [head.into_bytes(), body.into_bytes()].concat()
+        };
         // One write per response: `write!` straight to the socket issues a
         // write per piece, and Nagle + delayed ACK then hold each response
         // for 40 ms (the benchmark saw exactly that).
-        let response = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{}\r\n{}",
-            body.len(),
-            if close { "connection: close\r\n" } else { "" },
-            body
-        );
-        writer.write_all(response.as_bytes())?;
+        writer.write_all(&response)?;
         if close {
             return Ok(());
         }
     }
 }
 
-/// Reads a chunked body, returning its decoded length.
-fn read_chunked(reader: &mut BufReader<TcpStream>) -> io::Result<usize> {
-    let mut total = 0usize;
+/// Albedo's `/reflect`: the response described by the JSON request body.
+/// A body that is not such JSON gets a 400 saying why (a broken test, not a
+/// WAF finding).
+fn reflect_response(request_body: &[u8], close: bool) -> Vec<u8> {
+    let spec = match serde_json::from_slice::<serde_json::Value>(request_body) {
+        Ok(v) if v.is_object() => v,
+        Ok(_) | Err(_) => {
+            serde_json::json!({"status": 400, "body": "reflect: body is not a JSON object"})
+        }
+    };
+    let status = spec["status"].as_u64().unwrap_or(200);
+    let body = match spec["encodedBody"].as_str() {
+        Some(b64) => base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .unwrap_or_else(|e| format!("reflect: bad encodedBody: {e}").into_bytes()),
+        None => spec["body"].as_str().unwrap_or("").as_bytes().to_vec(),
+    };
+    let mut head = format!("HTTP/1.1 {status} Reflected\r\n");
+    let mut has_length = false;
+    if let Some(headers) = spec["headers"].as_object() {
+        for (name, value) in headers {
+            let value = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_string);
+            has_length |= name.eq_ignore_ascii_case("content-length");
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    if !has_length {
+        head.push_str(&format!("content-length: {}\r\n", body.len()));
+    }
+    if close {
+        head.push_str("connection: close\r\n");
+    }
+    head.push_str("\r\n");
+    [head.into_bytes(), body].concat()
+}
+
+/// Reads a chunked body, returning the decoded bytes.
+fn read_chunked(reader: &mut BufReader<TcpStream>) -> io::Result<Vec<u8>> {
+    let mut total = Vec::new();
     loop {
         let mut size_line = String::new();
         reader.read_line(&mut size_line)?;
@@ -153,11 +204,11 @@ fn read_chunked(reader: &mut BufReader<TcpStream>) -> io::Result<usize> {
                 }
             }
         }
-        total += size;
-        if total > MAX_BODY_BYTES {
+        if total.len() + size > MAX_BODY_BYTES {
             return Err(io::Error::other("body too large"));
         }
         let mut chunk = vec![0u8; size + 2];
         reader.read_exact(&mut chunk)?;
+        total.extend_from_slice(&chunk[..size]);
     }
 }

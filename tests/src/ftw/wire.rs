@@ -1,0 +1,133 @@
+//! Stage inputs as bytes on the wire, and the raw exchange with the gateway.
+//!
+//! go-ftw sends requests exactly as written (odd methods, versions, header
+//! order, raw `encoded_request` bytes), so the runner writes them on a raw
+//! socket. The only addition is `x-request-id: <id>` right after the request
+//! line: Palisade's verdict log line carries it, which is how a response is
+//! matched to the rule ids it triggered.
+
+use std::io::{BufReader, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use base64::Engine as _;
+
+use super::format::Input;
+use crate::Response;
+
+/// The request bytes for `input`, tagged with `request_id`. `cookies` are
+/// those saved by earlier stages (`save_cookie`).
+pub fn request_bytes(input: &Input, request_id: &str, cookies: &str) -> Result<Vec<u8>, String> {
+    let id_header = format!("x-request-id: {request_id}\r\n");
+    if let Some(encoded) = &input.encoded_request {
+        // Files wrap long base64 over several lines.
+        let compact: String = encoded.chars().filter(|c| !c.is_whitespace()).collect();
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(compact)
+            .map_err(|e| format!("encoded_request is not base64: {e}"))?;
+        return Ok(inject_after_request_line(&raw, id_header.as_bytes()));
+    }
+    let method = input.method.as_deref().unwrap_or("GET");
+    let uri = input.uri.as_deref().unwrap_or("/");
+    let version = input.version.as_deref().unwrap_or("HTTP/1.1");
+    let mut head = if version.is_empty() {
+        format!("{method} {uri}\r\n")
+    } else {
+        format!("{method} {uri} {version}\r\n")
+    };
+    head.push_str(&id_header);
+    let has = |name: &str| {
+        input
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    };
+    for (name, value) in &input.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !cookies.is_empty() && !has("cookie") {
+        head.push_str(&format!("Cookie: {cookies}\r\n"));
+    }
+    let body = input.data.as_ref().map(|d| d.bytes()).unwrap_or_default();
+    // go-ftw's autocomplete_headers (default on): a Content-Length for the
+    // data and Connection: close, unless the file gives its own.
+    if input.autocomplete_headers.unwrap_or(true) {
+        if !has("content-length") && !has("transfer-encoding") && !body.is_empty() {
+            head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        if !has("connection") {
+            head.push_str("Connection: close\r\n");
+        }
+    }
+    head.push_str("\r\n");
+    Ok([head.into_bytes(), body].concat())
+}
+
+/// `raw` with `extra` inserted after its first line (unchanged when it has
+/// no line break: such a request cannot be correlated, and reports no ids).
+fn inject_after_request_line(raw: &[u8], extra: &[u8]) -> Vec<u8> {
+    match raw.iter().position(|&b| b == b'\n') {
+        Some(i) => [&raw[..=i], extra, &raw[i + 1..]].concat(),
+        None => raw.to_vec(),
+    }
+}
+
+/// Sends `bytes` to 127.0.0.1:`port` and reads one response. `Err` when the
+/// connection fails or closes without a response.
+pub fn exchange(
+    port: u16,
+    bytes: &[u8],
+    timeout: Duration,
+    head: bool,
+) -> Result<Response, String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))
+        .map_err(|e| format!("connect 127.0.0.1:{port}: {e}"))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .and_then(|()| stream.set_write_timeout(Some(timeout)))
+        .map_err(|e| e.to_string())?;
+    // The gateway may answer and close before reading everything; the
+    // response (or its absence) decides, not the write.
+    let _ = stream.write_all(bytes);
+    // A read timeout shows as EAGAIN; name the limit so it reads as one.
+    Response::read(&mut BufReader::new(stream), head)
+        .map_err(|e| format!("{e}; socket timeout {timeout:?}"))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::ftw::format::Data;
+
+    #[test]
+    fn id_goes_after_the_request_line_and_autocomplete_adds_length() {
+        let input = Input {
+            method: Some("POST".into()),
+            uri: Some("/x".into()),
+            version: Some("HTTP/1.0".into()),
+            headers: vec![("Host".into(), "localhost".into())],
+            data: Some(Data::Text("a=b".into())),
+            ..Input::default()
+        };
+        let bytes = request_bytes(&input, "ftw-1", "").unwrap();
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            "POST /x HTTP/1.0\r\nx-request-id: ftw-1\r\nHost: localhost\r\nContent-Length: 3\r\nConnection: close\r\n\r\na=b"
+        );
+    }
+
+    #[test]
+    fn encoded_request_is_sent_raw_with_the_id() {
+        let input = Input {
+            encoded_request: Some("R0VUIC8g\nSFRUUC8xLjENCkhvc3Q6IGENCg0K".into()),
+            autocomplete_headers: Some(false),
+            ..Input::default()
+        };
+        let bytes = request_bytes(&input, "ftw-2", "").unwrap();
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            "GET / HTTP/1.1\r\nx-request-id: ftw-2\r\nHost: a\r\n\r\n"
+        );
+    }
+}
