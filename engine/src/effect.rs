@@ -60,8 +60,12 @@ pub enum Ctl {
     /// `requestBodyProcessor`: parse the body with this parser, whatever
     /// its Content-Type says. Only meaningful before the body phase.
     BodyProcessor(Processor),
+    /// `forceRequestBodyVariable=On`: a body whose Content-Type names no
+    /// parser is still parsed, as URL-encoded form data, so its arguments are
+    /// inspected (OWASP CRS turns this on for exactly those requests; an
+    /// attacker gains nothing by leaving the Content-Type out).
+    ForceBodyParsing,
     /// Accepted for compatibility, with nothing to do in a proxy:
-    /// `forceRequestBodyVariable` (REQUEST_BODY is always available),
     /// `auditEngine`, `auditLogParts` (Palisade logs its own verdict line).
     Ignored,
 }
@@ -134,9 +138,12 @@ fn compile_ctl(name: &str, value: &str) -> Result<Ctl, String> {
         "requestbodyprocessor" => Processor::from_name(value)
             .map(Ctl::BodyProcessor)
             .ok_or_else(|| bad("expected URLENCODED, JSON, MULTIPART or XML")),
-        "forcerequestbodyvariable" | "auditengine" | "auditlogparts" | "requestbodyaccess" => {
-            Ok(Ctl::Ignored)
-        }
+        "forcerequestbodyvariable" => match value.to_ascii_lowercase().as_str() {
+            "on" => Ok(Ctl::ForceBodyParsing),
+            "off" => Ok(Ctl::Ignored),
+            _ => Err(bad("expected On or Off")),
+        },
+        "auditengine" | "auditlogparts" | "requestbodyaccess" => Ok(Ctl::Ignored),
         _ => Err(bad("unsupported ctl")),
     }
 }

@@ -278,6 +278,8 @@ pub struct Transaction {
     /// `ctl:ruleEngine=DetectionOnly`: report, never block.
     detect_only: bool,
     body_processor: Option<Processor>,
+    /// `ctl:forceRequestBodyVariable=On`.
+    force_body_parsing: bool,
 }
 
 impl Transaction {
@@ -300,9 +302,18 @@ impl Transaction {
         self.state.vars.get(name).map(Vec::as_slice)
     }
 
-    /// The body parser a rule forced with `ctl:requestBodyProcessor`.
-    pub fn body_processor(&self) -> Option<Processor> {
-        self.body_processor
+    /// The body parser rules chose for this request, if any: one forced
+    /// with `ctl:requestBodyProcessor`, or URL-encoded form parsing for a
+    /// body whose Content-Type names no parser once a rule asked for it
+    /// with `ctl:forceRequestBodyVariable=On`.
+    pub fn body_processor(&self, req: &Request) -> Option<Processor> {
+        if self.body_processor.is_some() {
+            return self.body_processor;
+        }
+        let unparsed = req
+            .content_type()
+            .is_none_or(|ct| crate::body::processor_for(ct) == Processor::Raw);
+        (self.force_body_parsing && unparsed).then_some(Processor::UrlEncoded)
     }
 
     fn finished(&self) -> bool {
@@ -556,6 +567,7 @@ fn apply_effect(effect: &Effect, req: &Request, rule: &Rule, tx: &mut Transactio
             EngineSetting::DetectionOnly => tx.detect_only = true,
         },
         Effect::Ctl(Ctl::BodyProcessor(p)) => tx.body_processor = Some(*p),
+        Effect::Ctl(Ctl::ForceBodyParsing) => tx.force_body_parsing = true,
         Effect::Ctl(Ctl::Ignored) => {}
     }
 }

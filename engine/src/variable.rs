@@ -305,9 +305,14 @@ impl Collection {
                 None => Vec::new(),
             },
             Collection::UrlInvalidEncoding => flag(req.uri_invalid_encoding),
+            // Known from the Content-Type before the body arrives, as in
+            // ModSecurity: headers-phase rules (CRS 901340) decide on it.
             Collection::ReqbodyProcessor => match body {
                 Some(b) => scalar(b.processor.name().as_bytes()),
-                None => Vec::new(),
+                None => {
+                    let ct = req.content_type().unwrap_or_default();
+                    scalar(crate::body::processor_for(ct).name().as_bytes())
+                }
             },
             Collection::ReqbodyError => flag(body.is_some_and(|b| b.error.is_some())),
             Collection::ReqbodyErrorMsg => match body.and_then(|b| b.error.as_deref()) {

@@ -303,7 +303,10 @@ impl Stream {
         let limits = self.settings().body.limits.clone();
         // A headers-phase rule may have chosen the parser
         // (`ctl:requestBodyProcessor=XML`), whatever the Content-Type says.
-        let forced = self.tx.body_processor();
+        let forced = self
+            .request
+            .as_ref()
+            .and_then(|r| self.tx.body_processor(r));
         if let Some(req) = self.request.as_mut() {
             req.attach_body_as(body, truncated, &limits, forced);
         }

@@ -244,7 +244,7 @@ pub fn parse(
     if !charset_readable(content_type) {
         body.flags.push(BodyFlag::CharsetInvalid);
     }
-    let processor = forced.unwrap_or_else(|| choose(content_type));
+    let processor = forced.unwrap_or_else(|| processor_for(content_type));
     match processor {
         Processor::UrlEncoded => urlencoded::parse(&mut body, limits),
         Processor::Multipart => multipart::parse(&mut body, content_type, limits),
@@ -255,8 +255,8 @@ pub fn parse(
     body
 }
 
-/// The parser for a Content-Type's media type.
-fn choose(content_type: &[u8]) -> Processor {
+/// The parser for a Content-Type's media type ([`Processor::Raw`] when none fits).
+pub fn processor_for(content_type: &[u8]) -> Processor {
     let media = content_type
         .split(|&b| b == b';')
         .next()
