@@ -433,22 +433,9 @@ impl Engine {
             if rule.ordinal < skip_until {
                 continue;
             }
-            let excl: Vec<&Exclusion> = active
-                .iter()
-                .copied()
-                .chain(&tx.ctl_exclusions)
-                .filter(|e| e.applies_to_rule(rule))
-                .collect();
-            if excl.iter().any(|e| e.targets.is_empty()) {
-                continue;
-            }
-            let Some(found) = scope.match_rule(rule, &excl, &mut tx.state) else {
+            let Some(found) = self.match_rule(rule, req, &active, &mut scope, tx) else {
                 continue;
             };
-            drop(excl);
-            for effect in rule.conditions.iter().flat_map(|c| &c.effects) {
-                apply_effect(effect, req, rule, tx);
-            }
             let score = match rule.action {
                 Action::Log | Action::Allow => 0,
                 Action::Pass | Action::Block => rule.score,
@@ -526,6 +513,52 @@ impl Engine {
             self.evaluate(Phase::Body, req, policy, &mut tx);
         }
         self.verdict(policy, &tx)
+    }
+}
+
+impl Engine {
+    /// Tests every condition of `rule` in order, each seeing the previous
+    /// one's matches as MATCHED_VAR(S). As in ModSecurity, a condition's
+    /// own `setvar` / `ctl` run as soon as it matches, before the next
+    /// condition is tested: CRS chains rely on it (920420 sets
+    /// `tx.content_type` in the first condition and tests it in the second).
+    /// Returns the hit the verdict reports, when every condition matched.
+    fn match_rule(
+        &self,
+        rule: &Rule,
+        req: &Request,
+        active: &[&Exclusion],
+        scope: &mut PhaseScope<'_>,
+        tx: &mut Transaction,
+    ) -> Option<Hit> {
+        let mut reported: Option<Hit> = None;
+        for condition in &rule.conditions {
+            let excl: Vec<&Exclusion> = active
+                .iter()
+                .copied()
+                .chain(&tx.ctl_exclusions)
+                .filter(|e| e.applies_to_rule(rule))
+                .collect();
+            if excl.iter().any(|e| e.targets.is_empty()) {
+                return None;
+            }
+            let hits = scope.match_condition(rule, condition, &excl, &tx.state);
+            drop(excl);
+            let last = hits.last()?;
+            if condition.capture {
+                set_captures(condition, last, &mut tx.state.vars);
+            }
+            // Report the first request value that matched; a condition on
+            // TX or MATCHED_VAR only says why a chain went on.
+            if reported.as_ref().is_none_or(|r| r.dynamic && !last.dynamic) {
+                reported = hits.first().cloned();
+            }
+            tx.state.matched = hits;
+            for effect in &condition.effects {
+                apply_effect(effect, req, rule, tx);
+            }
+        }
+        reported
     }
 }
 
@@ -676,26 +709,6 @@ struct PhaseScope<'r> {
 }
 
 impl PhaseScope<'_> {
-    /// Tests every condition of `rule` in order, each seeing the previous
-    /// one's matches as MATCHED_VAR(S). Returns the hit the verdict reports.
-    fn match_rule(&mut self, rule: &Rule, excl: &[&Exclusion], state: &mut TxState) -> Option<Hit> {
-        let mut reported: Option<Hit> = None;
-        for condition in &rule.conditions {
-            let hits = self.match_condition(rule, condition, excl, state);
-            let last = hits.last()?;
-            if condition.capture {
-                set_captures(condition, last, &mut state.vars);
-            }
-            // Report the first request value that matched; a condition on
-            // TX or MATCHED_VAR only says why a chain went on.
-            if reported.as_ref().is_none_or(|r| r.dynamic && !last.dynamic) {
-                reported = hits.first().cloned();
-            }
-            state.matched = hits;
-        }
-        reported
-    }
-
     /// Every value of the condition's targets that matches (only the first
     /// unless the next condition reads MATCHED_VARS).
     fn match_condition(
