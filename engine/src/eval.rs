@@ -544,18 +544,31 @@ impl Engine {
             }
             let hits = scope.match_condition(rule, condition, &excl, &tx.state);
             drop(excl);
-            let last = hits.last()?;
-            if condition.capture {
-                set_captures(condition, last, &mut tx.state.vars);
-            }
+            let first = hits.first()?;
             // Report the first request value that matched; a condition on
             // TX or MATCHED_VAR only says why a chain went on.
-            if reported.as_ref().is_none_or(|r| r.dynamic && !last.dynamic) {
-                reported = hits.first().cloned();
+            if reported
+                .as_ref()
+                .is_none_or(|r| r.dynamic && !first.dynamic)
+            {
+                reported = Some(first.clone());
             }
-            tx.state.matched = hits;
-            for effect in &condition.effects {
-                apply_effect(effect, req, rule, tx);
+            if condition.effects.is_empty() && !condition.capture {
+                tx.state.matched = hits;
+                continue;
+            }
+            // Actions run once per matched value, each seeing that value as
+            // MATCHED_VAR and its groups as TX:0..TX:9 (ModSecurity; CRS
+            // 922150 collects every part's Content-Type this way).
+            tx.state.matched = Vec::with_capacity(hits.len());
+            for hit in hits {
+                if condition.capture {
+                    set_captures(condition, &hit, &mut tx.state.vars);
+                }
+                tx.state.matched.push(hit);
+                for effect in &condition.effects {
+                    apply_effect(effect, req, rule, tx);
+                }
             }
         }
         reported

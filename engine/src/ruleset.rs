@@ -268,16 +268,20 @@ impl RulesetSpec {
                     effects,
                 });
             }
-            // A condition collects every match only when the next one reads
-            // them all; otherwise the first match is enough.
-            for i in 1..conditions.len() {
-                let reads_all = conditions[i].targets.iter().any(|t| {
-                    matches!(
-                        t.collection,
-                        Collection::MatchedVars | Collection::MatchedVarsNames
-                    )
+            // A condition collects every match when its actions run per
+            // match or the next condition reads them all; otherwise the
+            // first match is enough and the rest of the values are skipped.
+            for i in 0..conditions.len() {
+                let next_reads_all = conditions.get(i + 1).is_some_and(|next| {
+                    next.targets.iter().any(|t| {
+                        matches!(
+                            t.collection,
+                            Collection::MatchedVars | Collection::MatchedVarsNames
+                        )
+                    })
                 });
-                conditions[i - 1].collect_all = reads_all;
+                let c = &mut conditions[i];
+                c.collect_all = next_reads_all || c.capture || !c.effects.is_empty();
             }
             let skip_after = match &spec.skip_after {
                 None => None,

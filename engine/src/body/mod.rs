@@ -179,7 +179,8 @@ pub struct Body {
     /// multipart non-file fields.
     pub args: Vec<Arg>,
     pub files: Vec<FilePart>,
-    /// Headers of every multipart part, in order (MULTIPART_PART_HEADERS).
+    /// Headers of every multipart part, in order (MULTIPART_PART_HEADERS):
+    /// named after the part's field, each value a whole `Name: value` line.
     pub part_headers: Vec<Header>,
     /// XML: character data of every text node and CDATA section, entities
     /// decoded, whitespace-only nodes skipped (`XML:/*`).

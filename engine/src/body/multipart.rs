@@ -241,18 +241,26 @@ fn store_part(
     content: &[u8],
     limits: &BodyLimits,
 ) {
-    for (name, value) in headers {
-        body.part_headers
-            .push(Header::new(name.clone(), value.clone()));
-    }
     let disposition = headers
         .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(b"content-disposition"));
-    let Some((_, disposition)) = disposition else {
-        body.flags.push(BodyFlag::MultipartInvalidPart);
-        return;
-    };
-    let Some(d) = content_disposition(disposition, &mut body.flags) else {
+        .find(|(n, _)| n.eq_ignore_ascii_case(b"content-disposition"))
+        .and_then(|(_, v)| content_disposition(v, &mut body.flags));
+    // MULTIPART_PART_HEADERS as ModSecurity keeps it: members named after
+    // the part's field, each value a whole `Name: value` header line (CRS
+    // matches `^content-type\s*:` against it). Headers of a part without a
+    // usable disposition are kept too, under an empty name.
+    let part_name = disposition
+        .as_ref()
+        .map(|d| d.name.clone())
+        .unwrap_or_default();
+    for (name, value) in headers {
+        let mut line = Vec::with_capacity(name.len() + 2 + value.len());
+        line.extend_from_slice(name);
+        line.extend_from_slice(b": ");
+        line.extend_from_slice(value);
+        body.part_headers.push(Header::new(part_name.clone(), line));
+    }
+    let Some(d) = disposition else {
         body.flags.push(BodyFlag::MultipartInvalidPart);
         return;
     };
