@@ -11,7 +11,7 @@ use std::fmt;
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
 
-use crate::body::BodyFlag;
+use crate::body::{BodyFlag, Processor};
 use crate::request::Request;
 
 /// A collection (or scalar) of request data. Names follow ModSecurity's
@@ -300,9 +300,15 @@ impl Collection {
             Collection::RequestMethod => scalar(&req.method),
             Collection::RequestProtocol => scalar(&req.protocol),
             Collection::QueryString => scalar(&req.query_string),
+            // As in ModSecurity: the raw body when it is form data or no
+            // parser took it; a JSON, XML or multipart body is inspected
+            // through what its parser produced (ARGS, XML, FILES), so markup
+            // and structure are not matched as if they were values.
             Collection::RequestBody => match body {
-                Some(b) => scalar(&b.raw),
-                None => Vec::new(),
+                Some(b) if matches!(b.processor, Processor::UrlEncoded | Processor::Raw) => {
+                    scalar(&b.raw)
+                }
+                _ => Vec::new(),
             },
             Collection::UrlInvalidEncoding => flag(req.uri_invalid_encoding),
             // Known from the Content-Type before the body arrives, as in
