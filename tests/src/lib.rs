@@ -331,7 +331,12 @@ impl Drop for Gateway {
     fn drop(&mut self) {
         let _ = self.envoy.0.kill();
         let _ = self.envoy.0.wait();
-        let _ = fs::remove_dir_all(&self.dir);
+        // PALISADE_KEEP_LOGS=1 keeps Envoy's config and log for debugging.
+        if std::env::var_os("PALISADE_KEEP_LOGS").is_some() {
+            eprintln!("kept gateway files in {}", self.dir.display());
+        } else {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
