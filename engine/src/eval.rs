@@ -349,6 +349,23 @@ impl Engine {
             .any(|(r, on)| *on && r.phase == Phase::Body)
     }
 
+    /// Does any enabled rule run in a response phase? If not, the filter
+    /// need not look at responses at all.
+    pub fn inspects_response(&self, policy: &Policy) -> bool {
+        self.rules
+            .iter()
+            .zip(&policy.enabled)
+            .any(|(r, on)| *on && matches!(r.phase, Phase::ResponseHeaders | Phase::ResponseBody))
+    }
+
+    /// Does any enabled rule run in the response body phase?
+    pub fn inspects_response_body(&self, policy: &Policy) -> bool {
+        self.rules
+            .iter()
+            .zip(&policy.enabled)
+            .any(|(r, on)| *on && r.phase == Phase::ResponseBody)
+    }
+
     /// Binds a policy to this ruleset, resolving paranoia and disabled
     /// ids / tags to one flag per rule so requests pay no lookups.
     pub fn policy(&self, config: PolicyConfig) -> Policy {
@@ -414,6 +431,11 @@ impl Engine {
             .collect();
         if phase == Phase::Body {
             tx.transformed.retain(|(c, _, _), _| !c.needs_body());
+        }
+        if phase == Phase::ResponseBody {
+            // RESPONSE_BODY is only known now.
+            tx.transformed
+                .retain(|(c, _, _), _| *c != crate::variable::Collection::ResponseBody);
         }
         let mut scope = PhaseScope {
             req,
