@@ -412,6 +412,27 @@ impl Engine {
         policy: &Policy,
         tx: &mut Transaction,
     ) -> bool {
+        // Detection only: a request that would have been blocked reached
+        // the upstream, so its response is inspected too (as ModSecurity's
+        // DetectionOnly runs every phase). The block is kept for the verdict.
+        let carried_block = matches!(phase, Phase::ResponseHeaders | Phase::ResponseBody)
+            && tx.block_now
+            && (policy.mode == Mode::Detect || tx.detect_only);
+        if carried_block {
+            tx.block_now = false;
+        }
+        let decided = self.evaluate_phase(phase, req, policy, tx);
+        tx.block_now |= carried_block;
+        decided
+    }
+
+    fn evaluate_phase(
+        &self,
+        phase: Phase,
+        req: &Request,
+        policy: &Policy,
+        tx: &mut Transaction,
+    ) -> bool {
         if tx.finished() {
             return true;
         }

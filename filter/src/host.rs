@@ -345,11 +345,14 @@ impl Stream {
         let shared = Rc::clone(&self.shared);
         let s = &shared.settings;
         let decided = s.engine.evaluate(phase, &req, &s.policy, &mut self.tx);
-        let last = decided || phase == Phase::ResponseBody;
+        let verdict = s.engine.verdict(&s.policy, &self.tx);
+        // In detect mode a score over the threshold decides nothing: the
+        // body phase still runs, so its matches are logged too.
+        let last = phase == Phase::ResponseBody
+            || (decided && matches!(verdict.decision, Decision::Block | Decision::Allow));
         let mut blocked = None;
         if last {
             self.response = ResponseState::Skip;
-            let verdict = s.engine.verdict(&s.policy, &self.tx);
             self.report(&req, &verdict);
             if verdict.decision == Decision::Block {
                 Metrics::bump(shared.metrics.blocked);
