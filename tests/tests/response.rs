@@ -58,7 +58,9 @@ const LEAK: &str = "<html>You have an error in your SQL syntax; check the manual
 #[test]
 fn response_body_rule_blocks_by_replacing_the_body() {
     let gw = gateway(json!({}));
-    let resp = gw.send(&reflect("leak-1", 200, "text/html; charset=utf-8", LEAK)).unwrap();
+    let resp = gw
+        .send(&reflect("leak-1", 200, "text/html; charset=utf-8", LEAK))
+        .unwrap();
     // The status line was already sent: only the body is replaced.
     assert_eq!(resp.status, 200);
     let notice = resp.json().unwrap();
@@ -70,7 +72,9 @@ fn response_body_rule_blocks_by_replacing_the_body() {
     assert_eq!(rule_ids(&line), vec![3001]);
     assert_eq!(gw.stat("wasmcustom.palisade.responses_blocked").unwrap(), 1);
     // A clean response goes through untouched.
-    let resp = gw.send(&reflect("clean-1", 200, "text/html", "<p>hello</p>")).unwrap();
+    let resp = gw
+        .send(&reflect("clean-1", 200, "text/html", "<p>hello</p>"))
+        .unwrap();
     assert_eq!(resp.text(), "<p>hello</p>");
 }
 
@@ -78,7 +82,9 @@ fn response_body_rule_blocks_by_replacing_the_body() {
 fn response_headers_rules_see_status_and_headers() {
     let gw = gateway(json!({}));
     // pass,log: logged, response unchanged.
-    let resp = gw.send(&reflect("status-1", 500, "text/plain", "oops")).unwrap();
+    let resp = gw
+        .send(&reflect("status-1", 500, "text/plain", "oops"))
+        .unwrap();
     assert_eq!(resp.status, 500);
     assert_eq!(resp.text(), "oops");
     let line = gw.verdict("status-1").unwrap();
@@ -97,7 +103,9 @@ fn response_headers_rules_see_status_and_headers() {
 #[test]
 fn detect_mode_logs_the_leak_without_altering_the_response() {
     let gw = gateway(json!({"mode": "detect"}));
-    let resp = gw.send(&reflect("detect-1", 200, "text/html", LEAK)).unwrap();
+    let resp = gw
+        .send(&reflect("detect-1", 200, "text/html", LEAK))
+        .unwrap();
     assert_eq!(resp.status, 200);
     assert_eq!(resp.text(), LEAK);
     let line = gw.verdict("detect-1").unwrap();
@@ -109,7 +117,9 @@ fn detect_mode_logs_the_leak_without_altering_the_response() {
 #[test]
 fn unlisted_mime_types_are_not_inspected() {
     let gw = gateway(json!({"response_body": {"mime_types": ["text/html"]}}));
-    let resp = gw.send(&reflect("mime-1", 200, "application/octet-stream", LEAK)).unwrap();
+    let resp = gw
+        .send(&reflect("mime-1", 200, "application/octet-stream", LEAK))
+        .unwrap();
     assert_eq!(resp.text(), LEAK);
     let resp = gw.send(&reflect("mime-2", 200, "TEXT/HTML", LEAK)).unwrap();
     assert_eq!(resp.json().unwrap()["rules"], json!([3001]));
@@ -122,11 +132,20 @@ fn a_body_over_the_limit_is_inspected_in_part() {
     let gw = gateway(json!({"response_body": {"limit_bytes": 1024}}));
     // Leak in the first KiB of a 8 KiB body: caught, nothing else sent.
     let early = format!("{LEAK}{}", "x".repeat(8192));
-    let resp = gw.send(&reflect("big-1", 200, "text/plain", &early)).unwrap();
-    assert_eq!(resp.json().unwrap()["rules"], json!([3001]), "{}", resp.text());
+    let resp = gw
+        .send(&reflect("big-1", 200, "text/plain", &early))
+        .unwrap();
+    assert_eq!(
+        resp.json().unwrap()["rules"],
+        json!([3001]),
+        "{}",
+        resp.text()
+    );
     // Leak after the limit: not seen, the whole body goes through.
     let late = format!("{}{LEAK}", "x".repeat(8192));
-    let resp = gw.send(&reflect("big-2", 200, "text/plain", &late)).unwrap();
+    let resp = gw
+        .send(&reflect("big-2", 200, "text/plain", &late))
+        .unwrap();
     assert_eq!(resp.text(), late);
 }
 
@@ -149,9 +168,18 @@ fn a_request_blocked_in_phase_1_skips_response_inspection() {
 #[test]
 fn bad_response_body_settings_are_refused() {
     for (config, field) in [
-        (json!({"response_body": {"limit_bytes": 0}}), "response_body.limit_bytes"),
-        (json!({"response_body": {"mime_types": ["html"]}}), "response_body.mime_types[0]"),
-        (json!({"response_body": {"inspect": "yes"}}), "response_body.inspect"),
+        (
+            json!({"response_body": {"limit_bytes": 0}}),
+            "response_body.limit_bytes",
+        ),
+        (
+            json!({"response_body": {"mime_types": ["html"]}}),
+            "response_body.mime_types[0]",
+        ),
+        (
+            json!({"response_body": {"inspect": "yes"}}),
+            "response_body.inspect",
+        ),
     ] {
         let err = palisade_engine::config::load(config.to_string().as_bytes(), &[]).unwrap_err();
         assert_eq!(err.field, field, "{config}: {err}");

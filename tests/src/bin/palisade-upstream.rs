@@ -219,9 +219,7 @@ fn sniff_content_type(body: &[u8]) -> &'static str {
         b"<!--",
     ]
     .iter()
-    .any(|tag| {
-        lead.starts_with(tag) && matches!(lead.get(tag.len()), Some(b' ' | b'>'))
-    });
+    .any(|tag| lead.starts_with(tag) && matches!(lead.get(tag.len()), Some(b' ' | b'>')));
     if html {
         "text/html; charset=utf-8"
     } else if body
