@@ -30,6 +30,7 @@ struct RawConfig {
     #[serde(default)]
     exclusions: Vec<RawExclusion>,
     request_body: Option<RawBody>,
+    response_body: Option<RawResponseBody>,
     ruleset_base64: Option<String>,
     log: Option<String>,
     block_status: Option<i64>,
@@ -58,6 +59,44 @@ struct RawBody {
     max_depth: Option<usize>,
     max_parts: Option<usize>,
 }
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct RawResponseBody {
+    inspect: Option<bool>,
+    limit_bytes: Option<u64>,
+    mime_types: Option<Vec<String>>,
+}
+
+/// Response body handling (response-phase rules).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResponseBodySettings {
+    pub inspect: bool,
+    /// Bytes buffered and inspected; the rest of a longer body streams
+    /// through uninspected.
+    pub limit_bytes: usize,
+    /// Media types (lowercase, no parameters) whose bodies are inspected.
+    pub mime_types: Vec<String>,
+}
+
+impl ResponseBodySettings {
+    /// Is a response with this `Content-Type` value to be inspected? The
+    /// media type (before any `;`) is compared case-insensitively.
+    pub fn inspects_type(&self, content_type: &[u8]) -> bool {
+        let media = content_type
+            .split(|&b| b == b';')
+            .next()
+            .unwrap_or_default()
+            .trim_ascii();
+        self.mime_types
+            .iter()
+            .any(|m| m.as_bytes().eq_ignore_ascii_case(media))
+    }
+}
+
+/// Default `response_body.mime_types`.
+pub const DEFAULT_RESPONSE_MIME_TYPES: [&str; 4] =
+    ["text/plain", "text/html", "text/xml", "application/json"];
 
 /// What to do with a body larger than the limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +135,7 @@ pub struct Settings {
     pub engine: Engine,
     pub policy: Policy,
     pub body: BodySettings,
+    pub response_body: ResponseBodySettings,
     pub log: LogLevel,
     pub block_status: u32,
 }
@@ -205,6 +245,7 @@ pub fn load(json: &[u8], builtin: &[u8]) -> Result<Settings, ConfigError> {
         }
     };
     let body = body_settings(raw.request_body.unwrap_or_default())?;
+    let response_body = response_body_settings(raw.response_body.unwrap_or_default())?;
     let exclusions = raw
         .exclusions
         .into_iter()
@@ -248,8 +289,56 @@ pub fn load(json: &[u8], builtin: &[u8]) -> Result<Settings, ConfigError> {
         engine,
         policy,
         body,
+        response_body,
         log,
         block_status,
+    })
+}
+
+fn response_body_settings(raw: RawResponseBody) -> Result<ResponseBodySettings, ConfigError> {
+    let limit = raw.limit_bytes.unwrap_or(512 * 1024);
+    if limit == 0 || limit > MAX_BODY_LIMIT {
+        return Err(bad(
+            "response_body.limit_bytes",
+            format!("{limit} is not in 1..{MAX_BODY_LIMIT}"),
+        ));
+    }
+    let mime_types = match raw.mime_types {
+        None => DEFAULT_RESPONSE_MIME_TYPES
+            .iter()
+            .map(|m| (*m).to_string())
+            .collect(),
+        Some(list) => {
+            let mut out = Vec::with_capacity(list.len());
+            for (i, m) in list.iter().enumerate() {
+                let t = m.trim();
+                let valid = match t.split_once('/') {
+                    Some((ty, sub)) => {
+                        let token = |s: &str| {
+                            !s.is_empty()
+                                && s.bytes().all(|b| {
+                                    b.is_ascii_alphanumeric() || b"!#$&-^_.+*".contains(&b)
+                                })
+                        };
+                        token(ty) && token(sub)
+                    }
+                    None => false,
+                };
+                if !valid {
+                    return Err(bad(
+                        format!("response_body.mime_types[{i}]"),
+                        format!("`{m}` is not a media type like `text/html` (no parameters)"),
+                    ));
+                }
+                out.push(t.to_ascii_lowercase());
+            }
+            out
+        }
+    };
+    Ok(ResponseBodySettings {
+        inspect: raw.inspect.unwrap_or(true),
+        limit_bytes: usize::try_from(limit).unwrap_or(usize::MAX),
+        mime_types,
     })
 }
 

@@ -349,6 +349,23 @@ impl Engine {
             .any(|(r, on)| *on && r.phase == Phase::Body)
     }
 
+    /// Does any enabled rule run in a response phase? If not, the filter
+    /// need not look at responses at all.
+    pub fn inspects_response(&self, policy: &Policy) -> bool {
+        self.rules
+            .iter()
+            .zip(&policy.enabled)
+            .any(|(r, on)| *on && matches!(r.phase, Phase::ResponseHeaders | Phase::ResponseBody))
+    }
+
+    /// Does any enabled rule run in the response body phase?
+    pub fn inspects_response_body(&self, policy: &Policy) -> bool {
+        self.rules
+            .iter()
+            .zip(&policy.enabled)
+            .any(|(r, on)| *on && r.phase == Phase::ResponseBody)
+    }
+
     /// Binds a policy to this ruleset, resolving paranoia and disabled
     /// ids / tags to one flag per rule so requests pay no lookups.
     pub fn policy(&self, config: PolicyConfig) -> Policy {
@@ -395,6 +412,27 @@ impl Engine {
         policy: &Policy,
         tx: &mut Transaction,
     ) -> bool {
+        // Detection only: a request that would have been blocked reached
+        // the upstream, so its response is inspected too (as ModSecurity's
+        // DetectionOnly runs every phase). The block is kept for the verdict.
+        let carried_block = matches!(phase, Phase::ResponseHeaders | Phase::ResponseBody)
+            && tx.block_now
+            && (policy.mode == Mode::Detect || tx.detect_only);
+        if carried_block {
+            tx.block_now = false;
+        }
+        let decided = self.evaluate_phase(phase, req, policy, tx);
+        tx.block_now |= carried_block;
+        decided
+    }
+
+    fn evaluate_phase(
+        &self,
+        phase: Phase,
+        req: &Request,
+        policy: &Policy,
+        tx: &mut Transaction,
+    ) -> bool {
         if tx.finished() {
             return true;
         }
@@ -414,6 +452,11 @@ impl Engine {
             .collect();
         if phase == Phase::Body {
             tx.transformed.retain(|(c, _, _), _| !c.needs_body());
+        }
+        if phase == Phase::ResponseBody {
+            // RESPONSE_BODY is only known now.
+            tx.transformed
+                .retain(|(c, _, _), _| *c != crate::variable::Collection::ResponseBody);
         }
         let mut scope = PhaseScope {
             req,

@@ -6,12 +6,21 @@
 //! callback would stop body callbacks, so headers-phase rules run first, the
 //! headers continue, and the body callback pauses (Envoy buffers) until the
 //! end of the stream or the configured limit.
+//!
+//! Responses work the same way when an enabled rule runs in a response
+//! phase: response-headers rules run on the headers callback (a block there
+//! is still a full local reply, nothing was sent yet); for an inspected body
+//! `content-length` is dropped, the headers continue and the body callback
+//! pauses until the end or `response_body.limit_bytes`. A block in the
+//! response body phase can no longer change the status line: the body is
+//! replaced by the JSON block notice. One verdict line per transaction is
+//! logged once all phases ran (at once for a request blocked by Palisade).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use palisade_engine::request::{Header, Request};
+use palisade_engine::request::{Header, Request, ResponseData};
 use palisade_engine::rule::{Phase, RuleId};
 use palisade_engine::{Decision, Transaction, Verdict};
 use proxy_wasm::hostcalls;
@@ -41,6 +50,7 @@ struct Metrics {
     blocked: Option<u32>,
     detected: Option<u32>,
     body_limit_hits: Option<u32>,
+    response_blocked: Option<u32>,
     /// Per-rule hit counters, defined on a rule's first hit.
     rules: RefCell<HashMap<RuleId, Option<u32>>>,
 }
@@ -62,6 +72,7 @@ impl Metrics {
             blocked: counter("palisade.requests_blocked"),
             detected: counter("palisade.requests_detected"),
             body_limit_hits: counter("palisade.body_limit_hits"),
+            response_blocked: counter("palisade.responses_blocked"),
             rules: RefCell::new(HashMap::new()),
         }
     }
@@ -85,6 +96,10 @@ impl Metrics {
 struct Shared {
     settings: Settings,
     metrics: Metrics,
+    /// Some enabled rule runs in a response phase.
+    inspects_response: bool,
+    /// Some enabled rule runs in the response body phase.
+    inspects_response_body: bool,
 }
 
 #[derive(Default)]
@@ -123,7 +138,12 @@ impl RootContext for Root {
                         settings.policy.mode
                     ),
                 );
+                let inspects_response = settings.engine.inspects_response(&settings.policy);
+                let inspects_response_body =
+                    settings.engine.inspects_response_body(&settings.policy);
                 self.shared = Some(Rc::new(Shared {
+                    inspects_response,
+                    inspects_response_body,
                     settings,
                     metrics: Metrics::define(),
                 }));
@@ -148,6 +168,8 @@ impl RootContext for Root {
             tx: Transaction::new(),
             request_id: String::new(),
             done: false,
+            response: ResponseState::Skip,
+            pending_log: false,
         }))
     }
 
@@ -164,6 +186,23 @@ struct Stream {
     request_id: String,
     /// A decision was taken; later callbacks pass through.
     done: bool,
+    /// Where response inspection stands.
+    response: ResponseState,
+    /// The verdict line is still to be written (response phases pending).
+    pending_log: bool,
+}
+
+/// Response inspection for one stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ResponseState {
+    /// Nothing (more) to do: no response rules, request blocked, or done.
+    Skip,
+    /// The request passed; the response headers are awaited.
+    Awaiting,
+    /// The body is being buffered for the body phase.
+    Buffering,
+    /// The body phase blocked on a partial body: what follows is dropped.
+    Dropping,
 }
 
 impl Context for Stream {}
@@ -221,14 +260,42 @@ impl Stream {
         action
     }
 
-    /// Acts on the verdict: respond, log, count.
+    /// Acts on the request verdict: respond on a block; log and count now,
+    /// or once the response phases ran.
     fn finish(&mut self, req: &Request) -> Action {
         self.done = true;
         let shared = Rc::clone(&self.shared);
         let s = &shared.settings;
         let verdict = s.engine.verdict(&s.policy, &self.tx);
+        if verdict.decision != Decision::Block && shared.inspects_response {
+            // The verdict line waits for the response phases.
+            self.response = ResponseState::Awaiting;
+            self.pending_log = true;
+            return Action::Continue;
+        }
+        self.report(req, &verdict);
+        match verdict.decision {
+            Decision::Block => {
+                Metrics::bump(shared.metrics.blocked);
+                let body = response::block_body(&self.request_id, &verdict);
+                self.respond(s.block_status, &body);
+                Action::Pause
+            }
+            Decision::Detect | Decision::Pass | Decision::Allow => Action::Continue,
+        }
+    }
+
+    /// The one verdict line of the transaction, rule hit and detection
+    /// counters.
+    fn report(&mut self, req: &Request, verdict: &Verdict) {
+        self.pending_log = false;
+        let shared = Rc::clone(&self.shared);
+        let s = &shared.settings;
         for m in &verdict.matches {
             shared.metrics.rule_hit(m.rule_id);
+        }
+        if verdict.decision == Decision::Detect {
+            Metrics::bump(shared.metrics.detected);
         }
         let event = match verdict.decision {
             Decision::Block => Some("blocked"),
@@ -242,20 +309,98 @@ impl Stream {
             _ => None,
         };
         if let Some(event) = event.filter(|_| s.log != LogSetting::Off) {
-            self.log_verdict(event, req, &verdict);
+            self.log_verdict(event, req, verdict);
         }
-        match verdict.decision {
-            Decision::Block => {
+    }
+
+    /// Builds the response model from the response headers map.
+    fn read_response(&self) -> ResponseData {
+        let map = hostcalls::get_map_bytes(MapType::HttpResponseHeaders).unwrap_or_default();
+        let mut status = Vec::new();
+        let mut headers = Vec::with_capacity(map.len());
+        for (name, value) in map {
+            match name.as_str() {
+                ":status" => status = value,
+                n if n.starts_with(':') => {}
+                _ => headers.push(Header::new(name.into_bytes(), value)),
+            }
+        }
+        let protocol = self
+            .request
+            .as_ref()
+            .map_or_else(|| b"HTTP/1.1".to_vec(), |r| r.protocol.clone());
+        ResponseData {
+            status,
+            protocol,
+            headers,
+            body: Vec::new(),
+        }
+    }
+
+    /// Runs one response phase. `body_sent` says whether the response
+    /// headers already left (a block then replaces the body instead of
+    /// answering). Returns Some(action) when the response was blocked.
+    fn run_response(&mut self, phase: Phase, body_sent: Option<usize>) -> Option<Action> {
+        let req = self.request.take()?;
+        let shared = Rc::clone(&self.shared);
+        let s = &shared.settings;
+        let decided = s.engine.evaluate(phase, &req, &s.policy, &mut self.tx);
+        let verdict = s.engine.verdict(&s.policy, &self.tx);
+        // In detect mode a score over the threshold decides nothing: the
+        // body phase still runs, so its matches are logged too.
+        let last = phase == Phase::ResponseBody
+            || (decided && matches!(verdict.decision, Decision::Block | Decision::Allow));
+        let mut blocked = None;
+        if last {
+            self.response = ResponseState::Skip;
+            self.report(&req, &verdict);
+            if verdict.decision == Decision::Block {
                 Metrics::bump(shared.metrics.blocked);
+                Metrics::bump(shared.metrics.response_blocked);
                 let body = response::block_body(&self.request_id, &verdict);
-                self.respond(s.block_status, &body);
-                Action::Pause
+                blocked = Some(match body_sent {
+                    None => {
+                        self.respond(s.block_status, &body);
+                        Action::Pause
+                    }
+                    Some(size) => {
+                        if let Err(e) = hostcalls::set_buffer(
+                            BufferType::HttpResponseBody,
+                            0,
+                            size,
+                            body.as_bytes(),
+                        ) {
+                            log(
+                                LogLevel::Error,
+                                &format!("palisade: cannot replace the response body: {e:?}"),
+                            );
+                        }
+                        Action::Continue
+                    }
+                });
             }
-            Decision::Detect => {
-                Metrics::bump(shared.metrics.detected);
-                Action::Continue
+        }
+        self.request = Some(req);
+        blocked
+    }
+
+    /// Runs the response body phase over the first `size` buffered bytes.
+    fn inspect_response_body(&mut self, size: usize, total: usize, truncated: bool) -> Action {
+        let body = hostcalls::get_buffer(BufferType::HttpResponseBody, 0, size)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        if let Some(resp) = self.request.as_mut().and_then(|r| r.response.as_mut()) {
+            resp.body = body;
+        }
+        match self.run_response(Phase::ResponseBody, Some(total)) {
+            Some(action) => {
+                if truncated {
+                    self.response = ResponseState::Dropping;
+                }
+                action
             }
-            Decision::Pass | Decision::Allow => Action::Continue,
+            None => Action::Continue,
         }
     }
 
@@ -360,6 +505,89 @@ impl HttpContext for Stream {
             return Action::Pause;
         }
         self.inspect_body(size, false)
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        if self.response != ResponseState::Awaiting {
+            return Action::Continue;
+        }
+        let resp = self.read_response();
+        let content_type = resp
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(b"content-type"))
+            .map(|h| h.value.clone());
+        if let Some(req) = self.request.as_mut() {
+            req.response = Some(resp);
+        }
+        if let Some(action) = self.run_response(Phase::ResponseHeaders, None) {
+            return action;
+        }
+        if self.response == ResponseState::Skip {
+            return Action::Continue;
+        }
+        let shared = Rc::clone(&self.shared);
+        let rb = &shared.settings.response_body;
+        let inspect_body = rb.inspect
+            && shared.inspects_response_body
+            && !end_of_stream
+            && content_type.is_some_and(|ct| rb.inspects_type(&ct));
+        if !inspect_body {
+            // Body-phase rules still run, on everything but the body.
+            return self
+                .run_response(Phase::ResponseBody, None)
+                .unwrap_or(Action::Continue);
+        }
+        // The body may be replaced by the block notice: its length is not
+        // known yet.
+        let _ = hostcalls::remove_map_value(MapType::HttpResponseHeaders, "content-length");
+        self.response = ResponseState::Buffering;
+        Action::Continue
+    }
+
+    fn on_http_response_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+        match self.response {
+            ResponseState::Buffering => {}
+            ResponseState::Dropping => {
+                // Blocked on the first bytes: the rest never reaches the client.
+                let _ = hostcalls::set_buffer(BufferType::HttpResponseBody, 0, size, &[]);
+                return Action::Continue;
+            }
+            ResponseState::Skip | ResponseState::Awaiting => return Action::Continue,
+        }
+        let limit = self.settings().response_body.limit_bytes;
+        if size >= limit && !(end_of_stream && size == limit) {
+            return self.inspect_response_body(limit, size, true);
+        }
+        if !end_of_stream {
+            return Action::Pause;
+        }
+        self.inspect_response_body(size, size, false)
+    }
+
+    fn on_http_response_trailers(&mut self, _num_trailers: usize) -> Action {
+        if self.response != ResponseState::Buffering {
+            return Action::Continue;
+        }
+        let size = match hostcalls::get_buffer(BufferType::HttpResponseBody, 0, usize::MAX) {
+            Ok(Some(b)) => b.len(),
+            _ => 0,
+        };
+        let limit = self.settings().response_body.limit_bytes;
+        self.inspect_response_body(size.min(limit), size, size > limit)
+    }
+
+    fn on_log(&mut self) {
+        // The response phases never ran (upstream reset, no response):
+        // log what the request phases found.
+        if self.pending_log {
+            if let Some(req) = self.request.take() {
+                let s = &self.shared.settings;
+                let verdict = s.engine.verdict(&s.policy, &self.tx);
+                self.report(&req, &verdict);
+                self.request = Some(req);
+            }
+        }
     }
 
     fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {

@@ -167,14 +167,20 @@ fn reflect_response(request_body: &[u8], close: bool) -> Vec<u8> {
     };
     let mut head = format!("HTTP/1.1 {status} Reflected\r\n");
     let mut has_length = false;
+    let mut has_type = false;
     if let Some(headers) = spec["headers"].as_object() {
         for (name, value) in headers {
             let value = value
                 .as_str()
                 .map_or_else(|| value.to_string(), str::to_string);
             has_length |= name.eq_ignore_ascii_case("content-length");
+            has_type |= name.eq_ignore_ascii_case("content-type");
             head.push_str(&format!("{name}: {value}\r\n"));
         }
+    }
+    if !has_type && !body.is_empty() {
+        // As albedo (Go's net/http) does: a sniffed Content-Type.
+        head.push_str(&format!("content-type: {}\r\n", sniff_content_type(&body)));
     }
     if !has_length {
         head.push_str(&format!("content-length: {}\r\n", body.len()));
@@ -184,6 +190,47 @@ fn reflect_response(request_body: &[u8], close: bool) -> Vec<u8> {
     }
     head.push_str("\r\n");
     [head.into_bytes(), body].concat()
+}
+
+/// A small version of Go's `http.DetectContentType`: HTML, text or bytes.
+fn sniff_content_type(body: &[u8]) -> &'static str {
+    let start = body
+        .iter()
+        .position(|b| !b" \t\r\n\x0c".contains(b))
+        .unwrap_or(body.len());
+    let lead = body[start..body.len().min(start + 16)].to_ascii_lowercase();
+    let html = [
+        &b"<!doctype html"[..],
+        b"<html",
+        b"<head",
+        b"<script",
+        b"<iframe",
+        b"<h1",
+        b"<div",
+        b"<font",
+        b"<table",
+        b"<a",
+        b"<style",
+        b"<title",
+        b"<b",
+        b"<body",
+        b"<br",
+        b"<p",
+        b"<!--",
+    ]
+    .iter()
+    .any(|tag| lead.starts_with(tag) && matches!(lead.get(tag.len()), Some(b' ' | b'>')));
+    if html {
+        "text/html; charset=utf-8"
+    } else if body
+        .iter()
+        .take(512)
+        .all(|&b| b >= 0x20 || b"\t\n\r\x0c\x1b".contains(&b))
+    {
+        "text/plain; charset=utf-8"
+    } else {
+        "application/octet-stream"
+    }
 }
 
 /// Reads a chunked body, returning the decoded bytes.
