@@ -360,10 +360,15 @@ impl Engine {
 
     /// Does any enabled rule run in the response body phase?
     pub fn inspects_response_body(&self, policy: &Policy) -> bool {
+        self.runs_phase(policy, Phase::ResponseBody)
+    }
+
+    /// Does any enabled rule run in `phase`?
+    pub fn runs_phase(&self, policy: &Policy, phase: Phase) -> bool {
         self.rules
             .iter()
             .zip(&policy.enabled)
-            .any(|(r, on)| *on && r.phase == Phase::ResponseBody)
+            .any(|(r, on)| *on && r.phase == phase)
     }
 
     /// Binds a policy to this ruleset, resolving paranoia and disabled
@@ -433,7 +438,9 @@ impl Engine {
         policy: &Policy,
         tx: &mut Transaction,
     ) -> bool {
-        if tx.finished() {
+        // The logging phase runs whatever was decided (CRS reports scores
+        // there); it only records, its actions cannot change the decision.
+        if tx.finished() && phase != Phase::Logging {
             return true;
         }
         if !tx.seeded {
@@ -506,11 +513,12 @@ impl Engine {
                 skip_until = marker;
             }
             match rule.action {
+                _ if phase == Phase::Logging => {}
                 Action::Block => tx.block_now = true,
                 Action::Allow => tx.allowed = true,
                 Action::Pass | Action::Log => {}
             }
-            if tx.finished() {
+            if tx.finished() && phase != Phase::Logging {
                 break;
             }
         }

@@ -100,6 +100,8 @@ struct Shared {
     inspects_response: bool,
     /// Some enabled rule runs in the response body phase.
     inspects_response_body: bool,
+    /// Some enabled rule runs in the logging phase.
+    logs_phase: bool,
 }
 
 #[derive(Default)]
@@ -141,9 +143,11 @@ impl RootContext for Root {
                 let inspects_response = settings.engine.inspects_response(&settings.policy);
                 let inspects_response_body =
                     settings.engine.inspects_response_body(&settings.policy);
+                let logs_phase = settings.engine.runs_phase(&settings.policy, Phase::Logging);
                 self.shared = Some(Rc::new(Shared {
                     inspects_response,
                     inspects_response_body,
+                    logs_phase,
                     settings,
                     metrics: Metrics::define(),
                 }));
@@ -291,6 +295,17 @@ impl Stream {
         self.pending_log = false;
         let shared = Rc::clone(&self.shared);
         let s = &shared.settings;
+        // Logging-phase rules (SecLang phase 5; CRS's score report 980170)
+        // run last and only add to what is logged.
+        let with_logging;
+        let verdict = if shared.logs_phase {
+            s.engine
+                .evaluate(Phase::Logging, req, &s.policy, &mut self.tx);
+            with_logging = s.engine.verdict(&s.policy, &self.tx);
+            &with_logging
+        } else {
+            verdict
+        };
         for m in &verdict.matches {
             shared.metrics.rule_hit(m.rule_id);
         }
@@ -578,9 +593,10 @@ impl HttpContext for Stream {
     }
 
     fn on_log(&mut self) {
-        // The response phases never ran (upstream reset, no response):
-        // log what the request phases found.
-        if self.pending_log {
+        // The response phases never ran (upstream reset, no response), or
+        // the request itself never finished (the client left mid-body):
+        // log what the phases that ran found, so no detection goes unlogged.
+        if self.pending_log || !self.done {
             if let Some(req) = self.request.take() {
                 let s = &self.shared.settings;
                 let verdict = s.engine.verdict(&s.policy, &self.tx);

@@ -48,7 +48,7 @@ pub fn request_bytes(input: &Input, request_id: &str, cookies: &str) -> Result<V
     if !cookies.is_empty() && !has("cookie") {
         head.push_str(&format!("Cookie: {cookies}\r\n"));
     }
-    let body = input.data.as_ref().map(|d| d.bytes()).unwrap_or_default();
+    let body = expand_repeat(&input.data.as_ref().map(|d| d.bytes()).unwrap_or_default());
     // go-ftw's autocomplete_headers (default on): a Content-Length for the
     // data and Connection: close, unless the file gives its own.
     if input.autocomplete_headers.unwrap_or(true) {
@@ -94,6 +94,43 @@ pub fn exchange(
         .map_err(|e| format!("{e}; socket timeout {timeout:?}"))
 }
 
+/// go-ftw renders `data` as a Go template; CRS's files use one function,
+/// `{{ "1" | repeat 64200 }}`, to build large bodies. Only that form is
+/// expanded: anything else between `{{` and `}}` is payload (template
+/// injection tests send `{{constructor.constructor(...)}}`) and stays as is.
+fn expand_repeat(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    let mut rest = data;
+    while let Some(start) = find(rest, b"{{") {
+        let Some(len) = find(&rest[start..], b"}}") else {
+            break;
+        };
+        let inner = String::from_utf8_lossy(&rest[start + 2..start + len]);
+        out.extend_from_slice(&rest[..start]);
+        match parse_repeat(&inner) {
+            Some((text, n)) => {
+                out.extend(text.as_bytes().iter().copied().cycle().take(text.len() * n))
+            }
+            None => out.extend_from_slice(&rest[start..start + len + 2]),
+        }
+        rest = &rest[start + len + 2..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// ` "1" | repeat 64200 ` → ("1", 64200).
+fn parse_repeat(inner: &str) -> Option<(String, usize)> {
+    let (quoted, call) = inner.split_once('|')?;
+    let text = quoted.trim().strip_prefix('"')?.strip_suffix('"')?;
+    let n = call.trim().strip_prefix("repeat")?.trim().parse().ok()?;
+    Some((text.to_string(), n))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -129,5 +166,18 @@ mod tests {
             String::from_utf8(bytes).unwrap(),
             "GET / HTTP/1.1\r\nx-request-id: ftw-2\r\nHost: a\r\n\r\n"
         );
+    }
+
+    #[test]
+    fn repeat_templates_expand_and_other_braces_stay() {
+        assert_eq!(
+            super::expand_repeat(b"a{{ \"xy\" | repeat 3 }}b"),
+            b"axyxyxyb"
+        );
+        assert_eq!(
+            super::expand_repeat(b"{{constructor.constructor('alert(1)')()}}"),
+            b"{{constructor.constructor('alert(1)')()}}"
+        );
+        assert_eq!(super::expand_repeat(b"{{ open"), b"{{ open");
     }
 }
