@@ -238,6 +238,13 @@ impl Stream {
             }
         }
         let protocol = property(&["request", "protocol"]).unwrap_or_else(|| b"HTTP/1.1".to_vec());
+        // CONNECT carries no :path; its request target is the authority
+        // (`CONNECT host:port HTTP/1.1`), which is what rules must see.
+        if path.is_empty() && method.eq_ignore_ascii_case(b"CONNECT") {
+            if let Some(h) = headers.iter().find(|h| h.name_lc == b"host") {
+                path = h.value.clone();
+            }
+        }
         let mut req = Request::new(method, path, protocol, headers);
         req.unique_id = self.request_id.as_bytes().to_vec();
         if let Some(addr) = property(&["source", "address"]) {
