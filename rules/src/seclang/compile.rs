@@ -12,9 +12,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use palisade_engine::macros::Template;
 use palisade_engine::effect::{parse_id_ranges, Effect, EffectSpec, SetOp};
 use palisade_engine::eval::PolicyVars;
+use palisade_engine::macros::Template;
 use palisade_engine::operator::{Operator, OperatorSpec};
 use palisade_engine::ruleset::{ConditionSpec, MarkerSpec, RuleSpec};
 use palisade_engine::transform::Transform;
