@@ -173,3 +173,24 @@ pub fn masked_excerpt(name: &[u8], value: &[u8], span: Option<(usize, usize)>) -
         excerpt(value, span)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_data_escapes_control_bytes_and_keeps_utf8() {
+        assert_eq!(log_data(b"a\x01b\x7f\xffc\xc3\xa9"), "a\\x01b\\x7f\\xffcé");
+    }
+
+    #[test]
+    fn log_data_is_cut_on_a_char_boundary() {
+        let long = "é".repeat(300);
+        let d = log_data(long.as_bytes());
+        assert!(d.len() <= DATA_LEN);
+        assert!(d.ends_with('…'));
+        assert!(d.trim_end_matches('…').chars().all(|c| c == 'é'));
+        let short = "x".repeat(DATA_LEN - 3);
+        assert_eq!(log_data(short.as_bytes()), short);
+    }
+}
