@@ -19,7 +19,9 @@ use crate::request::Request;
 use crate::rule::{Action, ChainId, Condition, Phase, Rule, RuleId};
 use crate::transform::{self, Transform};
 use crate::variable::{Collection, Instance, Selector, Target};
-use crate::verdict::{masked_excerpt, Decision, RuleMatch, Verdict};
+use crate::verdict::{
+    is_secret_name, log_data, masked_excerpt, Decision, RuleMatch, Verdict, MASKED_DATA,
+};
 
 /// A compiled ruleset, shared by every request.
 #[derive(Clone, Debug)]
@@ -492,10 +494,24 @@ impl Engine {
             };
             tx.scores[rule.category.0 as usize] += score;
             if rule.log {
-                let message = rule.message.expand(&Macros {
+                let macros = Macros {
                     req,
                     state: &tx.state,
                     rule,
+                };
+                let message = rule.message.expand(&macros);
+                // `logdata` is expanded now, while MATCHED_VAR and TX:0..9
+                // are this rule's match. Any secret among the matched
+                // values (or the hit the verdict names) masks the whole
+                // text: TX:0 may hold a piece of it.
+                let data = rule.logdata.as_ref().map(|t| {
+                    let secret = is_secret_name(&found.key)
+                        || tx.state.matched.iter().any(|h| is_secret_name(&h.key));
+                    if secret {
+                        MASKED_DATA.to_string()
+                    } else {
+                        log_data(&t.expand(&macros))
+                    }
                 });
                 tx.matches.push(RuleMatch {
                     rule_id: rule.id,
@@ -507,6 +523,7 @@ impl Engine {
                     score,
                     variable: found.name,
                     excerpt: masked_excerpt(&found.key, &found.value, found.span),
+                    data,
                 });
             }
             if let Some(marker) = rule.skip_after {

@@ -160,4 +160,6 @@ pub struct Rule {
     pub skip_after: Option<u32>,
     /// Listed in the verdict when it matches (SecLang `nolog` clears it).
     pub log: bool,
+    /// SecLang `logdata`, expanded into the match's `data` when it matches.
+    pub logdata: Option<Template>,
 }

@@ -63,6 +63,11 @@ pub struct RuleSpec {
     /// On a match, skip the phase's rules up to this marker (SecLang `skipAfter`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_after: Option<String>,
+    /// SecLang `logdata`: a template expanded when the rule matches
+    /// (`Matched Data: %{TX.0} found within %{MATCHED_VAR_NAME}`), carried
+    /// in the verdict as the match's `data`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logdata: Option<String>,
 }
 
 /// A chained condition as stored in the artifact.
@@ -320,6 +325,12 @@ impl RulesetSpec {
                 ordinal,
                 skip_after,
                 log: spec.log,
+                logdata: spec
+                    .logdata
+                    .as_deref()
+                    .map(Template::parse)
+                    .transpose()
+                    .map_err(|m| rule_err("logdata", m))?,
             });
         }
         // Headers-phase rules first; within a phase, file order is kept.

@@ -34,6 +34,11 @@ pub struct RuleMatch {
     pub variable: String,
     /// The transformed value around the match, truncated, secrets masked.
     pub excerpt: String,
+    /// SecLang `logdata` expanded when the rule matched, at most
+    /// [`DATA_LEN`] bytes, control bytes escaped; `[masked]` when the matched
+    /// variable is a secret. Absent when the rule has no `logdata`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
 }
 
 /// The whole outcome.
@@ -113,11 +118,79 @@ pub fn excerpt(value: &[u8], span: Option<(usize, usize)>) -> String {
     out
 }
 
+/// Longest `data` kept in a verdict, in bytes of the rendered text.
+pub const DATA_LEN: usize = 256;
+
+/// What `data` says instead of an expansion that read a secret.
+pub const MASKED_DATA: &str = "[masked]";
+
+/// Expanded `logdata` as it goes into a verdict: valid UTF-8 kept, control
+/// bytes, DEL and invalid UTF-8 escaped as `\xNN`, cut on a character
+/// boundary so the result (with a trailing `…` when cut) is at most
+/// [`DATA_LEN`] bytes.
+pub fn log_data(expanded: &[u8]) -> String {
+    const MORE: &str = "…";
+    let mut out = String::with_capacity(expanded.len().min(DATA_LEN));
+    let push = |piece: &str, out: &mut String| -> bool {
+        if out.len() + piece.len() > DATA_LEN - MORE.len() {
+            return false;
+        }
+        out.push_str(piece);
+        true
+    };
+    let mut buf = [0u8; 4];
+    let mut cut = false;
+    'all: for chunk in expanded.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            let piece = if c.is_ascii_control() {
+                format!("\\x{:02x}", c as u32)
+            } else {
+                c.encode_utf8(&mut buf).to_string()
+            };
+            if !push(&piece, &mut out) {
+                cut = true;
+                break 'all;
+            }
+        }
+        for b in chunk.invalid() {
+            if !push(&format!("\\x{b:02x}"), &mut out) {
+                cut = true;
+                break 'all;
+            }
+        }
+    }
+    if cut {
+        out.push_str(MORE);
+    }
+    out
+}
+
 /// The excerpt, or a placeholder when the value is a secret.
 pub fn masked_excerpt(name: &[u8], value: &[u8], span: Option<(usize, usize)>) -> String {
     if is_secret_name(name) {
         format!("[masked {} bytes]", value.len())
     } else {
         excerpt(value, span)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_data_escapes_control_bytes_and_keeps_utf8() {
+        assert_eq!(log_data(b"a\x01b\x7f\xffc\xc3\xa9"), "a\\x01b\\x7f\\xffcé");
+    }
+
+    #[test]
+    fn log_data_is_cut_on_a_char_boundary() {
+        let long = "é".repeat(300);
+        let d = log_data(long.as_bytes());
+        assert!(d.len() <= DATA_LEN);
+        assert!(d.ends_with('…'));
+        assert!(d.trim_end_matches('…').chars().all(|c| c == 'é'));
+        let short = "x".repeat(DATA_LEN - 3);
+        assert_eq!(log_data(short.as_bytes()), short);
     }
 }

@@ -37,7 +37,7 @@ pub fn verdict_line(event: &str, ctx: &LogContext<'_>, verdict: &Verdict) -> Str
         .matches
         .iter()
         .map(|m| {
-            json!({
+            let mut rule = json!({
                 "id": m.rule_id.0,
                 "message": m.message,
                 "severity": m.severity.name(),
@@ -45,7 +45,12 @@ pub fn verdict_line(event: &str, ctx: &LogContext<'_>, verdict: &Verdict) -> Str
                 "variable": m.variable,
                 "excerpt": m.excerpt,
                 "score": m.score,
-            })
+            });
+            // SecLang `logdata`, expanded when the rule matched.
+            if let (Some(data), Some(obj)) = (&m.data, rule.as_object_mut()) {
+                obj.insert("data".to_string(), json!(data));
+            }
+            rule
         })
         .collect();
     json!({

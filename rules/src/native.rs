@@ -228,6 +228,7 @@ fn build_rule(
         chained: Vec::new(),
         log: true,
         skip_after: None,
+        logdata: None,
     })
 }
 

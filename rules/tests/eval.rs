@@ -48,6 +48,9 @@ struct Expect {
     variables: Option<Vec<String>>,
     /// A fragment each match's excerpt must contain, in order.
     excerpts: Option<Vec<String>>,
+    /// A fragment each match's `data` (expanded `logdata`) must contain, in
+    /// order; `null` for a match that must have no data.
+    datas: Option<Vec<Option<String>>>,
     /// Category scores that must be present.
     #[serde(default)]
     scores: Vec<(String, u32)>,
@@ -134,6 +137,25 @@ fn evaluation_cases() {
                 {
                     problems.push(format!("excerpts {have:?}, want fragments {want:?}"));
                 }
+            }
+            if let Some(want) = &case.expect.datas {
+                let have: Vec<Option<&str>> = v.matches.iter().map(|m| m.data.as_deref()).collect();
+                let fits = |h: &Option<&str>, w: &Option<String>| match (h, w) {
+                    (Some(h), Some(w)) => h.contains(w.as_str()),
+                    (None, None) => true,
+                    _ => false,
+                };
+                if have.len() != want.len() || !have.iter().zip(want).all(|(h, w)| fits(h, w)) {
+                    problems.push(format!("datas {have:?}, want fragments {want:?}"));
+                }
+            }
+            if let Some(long) = v
+                .matches
+                .iter()
+                .filter_map(|m| m.data.as_deref())
+                .find(|d| d.len() > palisade_engine::verdict::DATA_LEN)
+            {
+                problems.push(format!("data longer than DATA_LEN: {long:?}"));
             }
             for (cat, score) in &case.expect.scores {
                 if !v.scores.iter().any(|(c, s)| c == cat && s == score) {

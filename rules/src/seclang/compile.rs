@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use palisade_engine::effect::{parse_id_ranges, Effect, EffectSpec, SetOp};
 use palisade_engine::eval::PolicyVars;
+use palisade_engine::macros::Template;
 use palisade_engine::operator::{Operator, OperatorSpec};
 use palisade_engine::ruleset::{ConditionSpec, MarkerSpec, RuleSpec};
 use palisade_engine::transform::Transform;
@@ -93,6 +94,7 @@ struct Meta {
     disruptive: Option<Disruptive>,
     log: Option<bool>,
     skip_after: Option<String>,
+    logdata: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -385,6 +387,11 @@ impl Compiler {
                 return;
             };
             chained.push(cond);
+            // `logdata` normally sits on the chain's first rule; one on a
+            // link counts when the first rule has none.
+            if meta.logdata.is_none() {
+                meta.logdata = link_meta.logdata;
+            }
             link = next.chained.as_deref();
         }
         let disruptive = match meta.disruptive {
@@ -436,6 +443,7 @@ impl Compiler {
             chained,
             log: meta.log.or(default_meta.log).unwrap_or(true),
             skip_after: meta.skip_after,
+            logdata: meta.logdata,
         };
         if let Some(first) = self
             .rules
@@ -556,12 +564,16 @@ impl Compiler {
             "log" => meta.log = Some(true),
             "nolog" => meta.log = Some(false),
             "skipafter" => meta.skip_after = Some(value.to_string()),
+            // Expanded when the rule matches, into the verdict's `data`.
+            "logdata" => match Template::parse(value) {
+                Ok(_) => meta.logdata = Some(value.to_string()),
+                Err(e) => self.note(location, format!("logdata:{value}: {e}; dropped")),
+            },
             // Metadata with no effect on matching; kept out of the artifact.
             "ver"
             | "rev"
             | "maturity"
             | "accuracy"
-            | "logdata"
             | "auditlog"
             | "noauditlog"
             | "sanitisematched"

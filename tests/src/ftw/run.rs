@@ -292,14 +292,22 @@ fn judge(expected: &Output, seen: &Observed) -> Result<(), String> {
             problems.push(format!("isolated, but also logged {extra:?}"));
         }
     }
+    // go-ftw's log regexes were written for ModSecurity's error log: each is
+    // tried on the verdict's ModSecurity-style rendering (`[id "..."] [msg
+    // "..."] [data "..."] [severity "..."]` per match, see
+    // `verdicts::modsec_text`) and on the raw JSON line. `log_contains`
+    // passes when either matches; `no_log_contains` fails when either does.
     let (must, must_not) = expected.log_patterns();
+    let in_log = |p: &str| -> Result<bool, String> {
+        Ok(regex_matches(p, &seen.verdict.modsec)? || regex_matches(p, &seen.verdict.line)?)
+    };
     for p in must {
-        if !regex_matches(p, &seen.verdict.line)? {
+        if !in_log(p)? {
             problems.push(format!("log does not match {p:?}"));
         }
     }
     for p in must_not {
-        if regex_matches(p, &seen.verdict.line)? {
+        if in_log(p)? {
             problems.push(format!("log matches {p:?}"));
         }
     }

@@ -8,11 +8,14 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// One verdict: the rule ids it names and the raw JSON (for log regexes).
+/// One verdict: the rule ids it names, the raw JSON and its
+/// ModSecurity-style rendering (both for log regexes).
 #[derive(Clone, Debug, Default)]
 pub struct Verdict {
     pub ids: Vec<u32>,
     pub line: String,
+    /// [`modsec_text`] of the line.
+    pub modsec: String,
 }
 
 pub struct VerdictLog {
@@ -96,8 +99,45 @@ fn parse_line(line: &str) -> Option<(String, Verdict)> {
         Verdict {
             ids,
             line: json.to_string(),
+            modsec: modsec_text(&value),
         },
     ))
+}
+
+/// The verdict as ModSecurity's error log would have put it, one line per
+/// matched rule:
+///
+/// ```text
+/// ModSecurity: Warning. Matched against variable `ARGS:x' [id "942100"] [msg "SQL Injection Attack"] [data "Matched Data: ... found within ARGS:x: ..."] [severity "CRITICAL"]
+/// ```
+///
+/// go-ftw's `log_contains` / `no_log_contains` regexes are written for that
+/// log (`\[id "922130"\].*\[msg "..."\]`, `found within ARGS:x` from CRS's
+/// `logdata`), so the runner matches them against this text as well as the
+/// raw JSON line. `[data]` is left out when the rule has no `logdata`; values
+/// are written as logged (the filter already escaped control bytes).
+pub fn modsec_text(verdict: &serde_json::Value) -> String {
+    let Some(rules) = verdict["rules"].as_array() else {
+        return String::new();
+    };
+    let mut out = String::new();
+    for r in rules {
+        let id = r["id"].as_u64().unwrap_or(0);
+        let text = |k: &str| r[k].as_str().unwrap_or("").to_string();
+        out.push_str(&format!(
+            "ModSecurity: Warning. Matched against variable `{}' [id \"{id}\"] [msg \"{}\"]",
+            text("variable"),
+            text("message")
+        ));
+        if let Some(data) = r["data"].as_str() {
+            out.push_str(&format!(" [data \"{data}\"]"));
+        }
+        out.push_str(&format!(
+            " [severity \"{}\"]\n",
+            text("severity").to_ascii_uppercase()
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -111,5 +151,27 @@ mod tests {
         let (id, v) = parse_line(line).unwrap();
         assert_eq!(id, "ftw-3");
         assert_eq!(v.ids, vec![107100, 107120]);
+    }
+
+    #[test]
+    fn renders_matches_as_modsecurity_log_lines() {
+        let line = r#"palisade-verdict {"request_id":"ftw-4","rules":[{"id":932200,"message":"RCE Bypass Technique","severity":"critical","variable":"REQUEST_HEADERS:Referer","data":"Matched Data: $u found within REQUEST_HEADERS:Referer: #x=foo;cat$u /etc$u/passwd"},{"id":922130,"message":"Multipart header contains characters outside of valid range","severity":"error","variable":"MULTIPART_PART_HEADERS"}]}"#;
+        let (_, v) = parse_line(line).unwrap();
+        let lines: Vec<&str> = v.modsec.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(
+            lines[0],
+            r#"ModSecurity: Warning. Matched against variable `REQUEST_HEADERS:Referer' [id "932200"] [msg "RCE Bypass Technique"] [data "Matched Data: $u found within REQUEST_HEADERS:Referer: #x=foo;cat$u /etc$u/passwd"] [severity "CRITICAL"]"#
+        );
+        assert!(!lines[1].contains("[data"));
+        // The patterns CRS's tests use, written for ModSecurity's log.
+        let hit = |p: &str| super::super::regex(p).unwrap().is_match(&v.modsec);
+        assert!(hit(
+            r"Matched Data: \$u found within REQUEST_HEADERS:Referer: #x=foo;cat\$u /etc\$u/passwd"
+        ));
+        assert!(hit(
+            r#"\[id "922130"\].*\[msg "Multipart header contains characters outside of valid range"\]"#
+        ));
+        assert!(!hit(r#"\[id "922130"\].*\[data"#));
     }
 }

@@ -50,9 +50,13 @@ pub fn request_bytes(input: &Input, request_id: &str, cookies: &str) -> Result<V
     }
     let body = expand_repeat(&input.data.as_ref().map(|d| d.bytes()).unwrap_or_default());
     // go-ftw's autocomplete_headers (default on): a Content-Length for the
-    // data and Connection: close, unless the file gives its own.
+    // data, or `Content-Length: 0` when the method may carry a body, and
+    // Connection: close, unless the file gives its own.
     if input.autocomplete_headers.unwrap_or(true) {
-        if !has("content-length") && !has("transfer-encoding") && !body.is_empty() {
+        if !has("content-length")
+            && !has("transfer-encoding")
+            && (!body.is_empty() || method_may_have_body(method))
+        {
             head.push_str(&format!("Content-Length: {}\r\n", body.len()));
         }
         if !has("connection") {
@@ -61,6 +65,16 @@ pub fn request_bytes(input: &Input, request_id: &str, cookies: &str) -> Result<V
     }
     head.push_str("\r\n");
     Ok([head.into_bytes(), body].concat())
+}
+
+/// go-ftw's `methodsWithBodyRegex`, `^POST|PUT|PATCH|DELETE$`, alternation
+/// precedence included: starts with POST, contains PUT or PATCH, or ends with
+/// DELETE.
+fn method_may_have_body(method: &str) -> bool {
+    method.starts_with("POST")
+        || method.contains("PUT")
+        || method.contains("PATCH")
+        || method.ends_with("DELETE")
 }
 
 /// `raw` with `extra` inserted after its first line (unchanged when it has
@@ -152,6 +166,26 @@ mod tests {
             String::from_utf8(bytes).unwrap(),
             "POST /x HTTP/1.0\r\nx-request-id: ftw-1\r\nHost: localhost\r\nContent-Length: 3\r\nConnection: close\r\n\r\na=b"
         );
+    }
+
+    #[test]
+    fn autocomplete_gives_an_empty_post_a_zero_length() {
+        let input = Input {
+            method: Some("POST".into()),
+            headers: vec![("Host".into(), "localhost".into())],
+            ..Input::default()
+        };
+        let bytes = request_bytes(&input, "ftw-3", "").unwrap();
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            "POST / HTTP/1.1\r\nx-request-id: ftw-3\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        let get = Input {
+            headers: vec![("Host".into(), "localhost".into())],
+            ..Input::default()
+        };
+        let bytes = request_bytes(&get, "ftw-4", "").unwrap();
+        assert!(!String::from_utf8(bytes).unwrap().contains("Content-Length"));
     }
 
     #[test]
