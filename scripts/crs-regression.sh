@@ -20,16 +20,18 @@ fi
 
 scripts/setup.sh
 cargo build --release --target wasm32-wasip1 -p palisade-filter
-cargo build --release -p palisade-rules --bin palisade
-cargo build --release -p palisade-e2e --bin palisade-ftw --bin palisade-upstream
+# Debug builds of the tools: they share the test command's build, and the
+# runner's speed is Envoy's, not theirs.
+cargo build -p palisade-rules --bin palisade
+cargo build -p palisade-e2e --bin palisade-ftw --bin palisade-upstream
 
 mkdir -p "$OUT"
 start=$(date +%s%N)
-target/release/palisade compile --seclang "$CRS/crs-setup.conf.example" \
+target/debug/palisade compile --seclang "$CRS/crs-setup.conf.example" \
     tests/crs/crs-test-settings.conf "$CRS"/rules/*.conf -o "$OUT/crs.ruleset" 2>"$OUT/compile.log"
 echo "compiled CRS in $(( ($(date +%s%N) - start) / 1000000 )) ms: $(stat -c %s "$OUT/crs.ruleset") bytes"
 
 echo '{"mode": "detect", "paranoia_level": 4}' >"$OUT/config.json"
-target/release/palisade-ftw --ruleset "$OUT/crs.ruleset" --config "$OUT/config.json" \
+target/debug/palisade-ftw --ruleset "$OUT/crs.ruleset" --config "$OUT/config.json" \
     --tests "$CRS/tests/regression/tests" --overrides tests/crs/envoy-overrides.yaml \
     --report "$OUT/report.json" --min-pass-percent 99 "$@" | tee "$OUT/summary.txt"

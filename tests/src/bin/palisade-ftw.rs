@@ -145,15 +145,31 @@ fn run() -> Result<bool, String> {
     );
 
     let gateway = Gateway::start(&upstream_bin()?, &config)?;
+    let started = proc_status_kib(gateway.envoy_pid());
     let results = Runner::new(&gateway)?.run(&files, &overrides, &filter)?;
+    let after = proc_status_kib(gateway.envoy_pid());
 
     print!("{}", report::text(&results));
+    // Envoy's memory with this ruleset loaded (one wasm VM per worker plus
+    // the main thread's): compare with a run on another ruleset to see the
+    // ruleset's share.
+    if let (Some((rss, _)), Some((rss_end, hwm))) = (started, after) {
+        println!(
+            "envoy memory: RSS {} MiB after start, {} MiB after the run, peak {} MiB",
+            rss / 1024,
+            rss_end / 1024,
+            hwm / 1024
+        );
+    }
     if let Some(path) = &args.report {
         let json = serde_json::to_string_pretty(&report::json(&results))
             .map_err(|e| format!("encoding the report: {e}"))?;
         fs::write(path, json).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
-    let failed = results.iter().filter(|r| r.outcome == Outcome::Fail).count();
+    let failed = results
+        .iter()
+        .filter(|r| r.outcome == Outcome::Fail)
+        .count();
     let ran = results
         .iter()
         .filter(|r| r.outcome != Outcome::Skipped)
@@ -170,4 +186,17 @@ fn run() -> Result<bool, String> {
             Ok(percent >= min)
         }
     }
+}
+
+/// (VmRSS, VmHWM) of a process in KiB, from /proc.
+fn proc_status_kib(pid: u32) -> Option<(u64, u64)> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
 }
