@@ -2,7 +2,7 @@
 # OWASP CRS v4's own regression suite (go-ftw YAML, 5,003 tests in v4.28.0)
 # through a real Envoy + palisade.wasm + CRS compiled at paranoia level 4 in
 # detection-only mode, with CRS's test settings (tests/crs/crs-test-settings.conf)
-# and the Envoy overrides (tests/crs/envoy-overrides.yaml, a reason each).
+# and the Envoy overrides (tests/crs/overrides.yaml, a reason each).
 # Prints every failure, a per-file table and `N passed, M failed`; exits
 # non-zero below 99%. The report goes to target/crs-regression/.
 #
@@ -33,5 +33,5 @@ echo "compiled CRS in $(( ($(date +%s%N) - start) / 1000000 )) ms: $(stat -c %s 
 
 echo '{"mode": "detect", "paranoia_level": 4}' >"$OUT/config.json"
 target/debug/palisade-ftw --ruleset "$OUT/crs.ruleset" --config "$OUT/config.json" \
-    --tests "$CRS/tests/regression/tests" --overrides tests/crs/envoy-overrides.yaml \
+    --tests "$CRS/tests/regression/tests" --overrides tests/crs/overrides.yaml \
     --report "$OUT/report.json" --min-pass-percent 99 "$@" | tee "$OUT/summary.txt"

@@ -72,8 +72,7 @@ fn crs_regression_fast_subset_passes_through_envoy() {
         .step_by(10)
         .collect();
     let files = ftw::load_all(&subset).unwrap();
-    let overrides =
-        Overrides::load(&workspace_root().join("tests/crs/envoy-overrides.yaml")).unwrap();
+    let overrides = Overrides::load(&workspace_root().join("tests/crs/overrides.yaml")).unwrap();
     let results = Runner::new(&gateway)
         .unwrap()
         .run(&files, &overrides, &Filter::default())
