@@ -1,10 +1,11 @@
 //! Every file in `tests/bad/` must be refused, with an error that names the
-//! line (`# expect-line:`) and says what is wrong (`# expect:`).
+//! line (`# expect-line:`) and says what is wrong (`# expect:`): native rule
+//! files (`.yaml`) and SecLang files (`.conf`) alike.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 
-use palisade_rules::compile_native;
+use palisade_rules::{compile_native, compile_seclang};
 
 #[test]
 fn bad_rule_files_are_refused_with_located_errors() {
@@ -24,7 +25,13 @@ fn bad_rule_files_are_refused_with_located_errors() {
                 .to_string()
         };
         let (line, fragment) = (header("# expect-line:"), header("# expect:"));
-        match compile_native(std::slice::from_ref(file), "test") {
+        let seclang = file.extension().is_some_and(|x| x == "conf");
+        let result = if seclang {
+            compile_seclang(std::slice::from_ref(file), "test", false).map(|_| ())
+        } else {
+            compile_native(std::slice::from_ref(file), "test").map(|_| ())
+        };
+        match result {
             Ok(_) => failures.push(format!("{}: compiled, but must be refused", file.display())),
             Err(errors) => {
                 let want_loc = format!("{}:{line}:", file.display());
