@@ -65,6 +65,7 @@ fn config_cases() {
                     LogLevel::Off => "off",
                     LogLevel::Blocked => "blocked",
                     LogLevel::Matched => "matched",
+                    LogLevel::All => "all",
                 };
                 let mut check = |what: &str, have: String, want: Option<String>| {
                     if let Some(w) = want {
