@@ -60,18 +60,59 @@ enum Config {
     NullWasm,
     /// Palisade, built-in rules, block mode, paranoia 1.
     Builtin,
+    /// Palisade running OWASP CRS v4 (from $PALISADE_CRS or ../shared/crs),
+    /// block mode, paranoia 1.
+    CrsPl1,
+    /// The same at paranoia 4 (every CRS rule runs).
+    CrsPl4,
 }
 
 impl Config {
-    const ALL: [Config; 3] = [Config::Baseline, Config::NullWasm, Config::Builtin];
+    const ALL: [Config; 5] = [
+        Config::Baseline,
+        Config::NullWasm,
+        Config::Builtin,
+        Config::CrsPl1,
+        Config::CrsPl4,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Config::Baseline => "Envoy, no filter",
             Config::NullWasm => "null wasm filter",
             Config::Builtin => "Palisade built-in",
+            Config::CrsPl1 => "Palisade CRS PL1",
+            Config::CrsPl4 => "Palisade CRS PL4",
         }
     }
+
+    fn is_crs(self) -> bool {
+        matches!(self, Config::CrsPl1 | Config::CrsPl4)
+    }
+}
+
+/// The CRS checkout to benchmark: $PALISADE_CRS, else ../shared/crs.
+fn crs_dir(root: &std::path::Path) -> Option<PathBuf> {
+    let dir = std::env::var_os("PALISADE_CRS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("../shared/crs"));
+    dir.join("rules").is_dir().then_some(dir)
+}
+
+/// CRS compiled as a user would (crs-setup.conf, then rules/*.conf), base64.
+fn crs_ruleset_base64(dir: &std::path::Path) -> Result<String, String> {
+    use base64::Engine as _;
+    let mut paths = vec![dir.join("crs-setup.conf.example")];
+    let mut rules: Vec<PathBuf> = std::fs::read_dir(dir.join("rules"))
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "conf"))
+        .collect();
+    rules.sort();
+    paths.extend(rules);
+    let (spec, _) = palisade_rules::compile_seclang(&paths, "OWASP CRS", false)
+        .map_err(|e| format!("CRS at {} does not compile: {e}", dir.display()))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(spec.to_artifact()))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -128,10 +169,30 @@ fn run(args: Args) -> Result<(), String> {
     } else {
         args.mix.clone()
     };
+    let crs = crs_dir(&root);
     let configs = if args.config.is_empty() {
-        Config::ALL.to_vec()
+        Config::ALL
+            .into_iter()
+            .filter(|c| {
+                let skip = c.is_crs() && crs.is_none();
+                if skip {
+                    eprintln!(
+                        "palisade-bench: no CRS checkout (set PALISADE_CRS): {} skipped",
+                        c.name()
+                    );
+                }
+                !skip
+            })
+            .collect()
     } else {
         args.config.clone()
+    };
+    let crs_b64 = match (&crs, configs.iter().any(|c| c.is_crs())) {
+        (Some(dir), true) => Some(crs_ruleset_base64(dir)?),
+        (None, true) => {
+            return Err("CRS configurations need a CRS checkout: set PALISADE_CRS".into())
+        }
+        _ => None,
     };
     let upstream = args
         .upstream
@@ -161,7 +222,7 @@ fn run(args: Args) -> Result<(), String> {
                 root.join("envoy-config/gateway.yaml"),
                 wasm_dir.join("palisade_null.wasm"),
             ),
-            Config::Builtin => (
+            Config::Builtin | Config::CrsPl1 | Config::CrsPl4 => (
                 root.join("envoy-config/gateway.yaml"),
                 wasm_dir.join("palisade.wasm"),
             ),
@@ -173,8 +234,13 @@ fn run(args: Args) -> Result<(), String> {
             ));
         }
         // The large mixes need a body limit above 64 KB.
-        let policy = r#"{"request_body":{"limit_bytes":1048576}}"#;
-        let gw = match Gateway::launch_with(&template, &wasm, &upstream, policy)? {
+        let mut policy = serde_json::json!({"request_body": {"limit_bytes": 1_048_576}});
+        if let (true, Some(b64)) = (config.is_crs(), &crs_b64) {
+            policy["ruleset_base64"] = b64.clone().into();
+            policy["paranoia_level"] = if config == Config::CrsPl4 { 4 } else { 1 }.into();
+        }
+        let policy = policy.to_string();
+        let gw = match Gateway::launch_with(&template, &wasm, &upstream, &policy)? {
             Launch::Ready(gw) => gw,
             Launch::Exited { code, log } => {
                 return Err(format!(
