@@ -478,6 +478,7 @@ fn exchange(reader: &mut BufReader<TcpStream>, req: &[u8]) -> std::io::Result<(u
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("bad status line {line:?}")))?;
     let mut length = 0usize;
+    let mut chunked = false;
     let mut keep = true;
     loop {
         line.clear();
@@ -492,14 +493,47 @@ fn exchange(reader: &mut BufReader<TcpStream>, req: &[u8]) -> std::io::Result<(u
             let v = v.trim();
             if n.eq_ignore_ascii_case("content-length") {
                 length = v.parse().unwrap_or(0);
+            } else if n.eq_ignore_ascii_case("transfer-encoding") {
+                // Palisade streams inspected response bodies chunked (it
+                // drops Content-Length because a block replaces the body).
+                chunked = v.to_ascii_lowercase().contains("chunked");
             } else if n.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close") {
                 keep = false;
             }
         }
     }
-    let mut body = vec![0u8; length];
-    reader.read_exact(&mut body)?;
+    if chunked {
+        read_chunked(reader)?;
+    } else {
+        let mut body = vec![0u8; length];
+        reader.read_exact(&mut body)?;
+    }
     Ok((status, keep))
+}
+
+/// Reads (and discards) a chunked body up to and including its trailers.
+fn read_chunked(reader: &mut BufReader<TcpStream>) -> std::io::Result<()> {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Err(std::io::Error::other("connection closed in a chunked body"));
+        }
+        let size_text = line.trim_end().split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size_text, 16)
+            .map_err(|_| std::io::Error::other(format!("bad chunk size {size_text:?}")))?;
+        if size == 0 {
+            // Trailers, then the empty line that ends the message.
+            loop {
+                line.clear();
+                if reader.read_line(&mut line)? == 0 || line.trim_end().is_empty() {
+                    return Ok(());
+                }
+            }
+        }
+        let mut chunk = vec![0u8; size + 2];
+        reader.read_exact(&mut chunk)?;
+    }
 }
 
 /// utime + stime of a process, in clock ticks.
