@@ -84,11 +84,14 @@ fn every_manifest_matches_the_wasmplugin_schema() {
     }
 }
 
+/// A change that makes a manifest invalid for Istio.
+type Mutation = fn(&mut Value);
+
 #[test]
 fn the_schema_refuses_what_istio_refuses() {
     let validator = schema();
     let good = manifests().remove(0).doc;
-    let mutations: [(&str, fn(&mut Value)); 7] = [
+    let mutations: [(&str, Mutation); 7] = [
         ("unknown spec field", |d| {
             d["spec"]["failurePolicy"] = "FAIL_CLOSE".into()
         }),
