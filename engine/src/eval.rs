@@ -15,6 +15,7 @@ use crate::effect::{Ctl, Effect, EngineSetting, SetOp};
 use crate::macros::{MacroSource, MacroVar};
 use crate::operator::numeric::parse_int;
 use crate::operator::Operator;
+use crate::prefilter::{Prefilter, Seen};
 use crate::request::Request;
 use crate::rule::{Action, ChainId, Condition, Phase, Rule, RuleId};
 use crate::transform::{self, Transform};
@@ -28,6 +29,7 @@ use crate::verdict::{
 pub struct Engine {
     rules: Vec<Rule>,
     chains: Vec<Vec<Transform>>,
+    prefilter: Prefilter,
     categories: Vec<String>,
     policy_vars: PolicyVars,
 }
@@ -181,7 +183,18 @@ impl Default for PolicyConfig {
 /// `Some(Some(v))` the value after the chain. One map probe per (rule,
 /// target) and an index per value: probing per value was a tenth of the
 /// engine's time on a JSON body under CRS (perf).
-type TransformCache = HashMap<(Collection, ChainId), Vec<Option<Option<Vec<u8>>>>, FastKeys>;
+type TransformCache = HashMap<(Collection, ChainId), Vec<Slot>, FastKeys>;
+
+/// What is known of one value under one transform chain.
+#[derive(Clone, Debug, Default)]
+struct Slot {
+    /// `None`: not transformed yet; `Some(None)`: the chain left the value
+    /// unchanged; `Some(Some(v))`: the value after the chain.
+    transformed: Option<Option<Vec<u8>>>,
+    /// The prefilter conditions whose literals occur in the transformed
+    /// value, once a condition asked.
+    seen: Option<Seen>,
+}
 
 /// Hasher for the per-request maps keyed by our own small integers
 /// (collection, instance index, chain id). They are probed for every
@@ -328,14 +341,16 @@ impl Transaction {
 
 impl Engine {
     pub(crate) fn new(
-        rules: Vec<Rule>,
+        mut rules: Vec<Rule>,
         chains: Vec<Vec<Transform>>,
         categories: Vec<String>,
         policy_vars: PolicyVars,
     ) -> Self {
+        let prefilter = Prefilter::build(&mut rules);
         Engine {
             rules,
             chains,
+            prefilter,
             categories,
             policy_vars,
         }
@@ -475,6 +490,7 @@ impl Engine {
             tables: HashMap::default(),
             transformed: std::mem::take(&mut tx.transformed),
             chains: &self.chains,
+            prefilter: &self.prefilter,
         };
         // skipAfter: rules before this ordinal are skipped for the rest of
         // the phase.
@@ -790,6 +806,7 @@ struct PhaseScope<'r> {
     tables: HashMap<Collection, Vec<Instance<'r>>, FastKeys>,
     transformed: TransformCache,
     chains: &'r [Vec<Transform>],
+    prefilter: &'r Prefilter,
 }
 
 impl PhaseScope<'_> {
@@ -852,7 +869,16 @@ impl PhaseScope<'_> {
                 }
                 continue;
             }
-            let mut slots = if chain.is_empty() || dynamic || condition.multi_match {
+            // Cached per value: the transformed value (when the chain does
+            // something) and the prefilter's scan (when this condition has
+            // literals).
+            let group = condition
+                .prefilter
+                .map(|_| self.prefilter.group(target.collection, condition.chain));
+            let mut slots = if dynamic
+                || condition.multi_match
+                || (chain.is_empty() && condition.prefilter.is_none())
+            {
                 None
             } else {
                 let slots = self
@@ -860,7 +886,7 @@ impl PhaseScope<'_> {
                     .entry((target.collection, condition.chain))
                     .or_default();
                 if slots.len() < table.len() {
-                    slots.resize(table.len(), None);
+                    slots.resize(table.len(), Slot::default());
                 }
                 Some(slots)
             };
@@ -868,22 +894,35 @@ impl PhaseScope<'_> {
                 let found = if condition.multi_match {
                     multi_match(condition, chain, &inst.value, &macros)
                 } else {
-                    let value: Cow<'_, [u8]> = match slots.as_mut().and_then(|s| s.get_mut(index)) {
-                        _ if chain.is_empty() => Cow::Borrowed(&inst.value),
-                        Some(slot) => {
-                            let cached = slot.get_or_insert_with(|| {
-                                match transform::apply_chain(chain, &inst.value) {
-                                    Cow::Borrowed(_) => None,
-                                    Cow::Owned(v) => Some(v),
+                    let slot = slots.as_mut().and_then(|s| s.get_mut(index));
+                    let (value, seen): (Cow<'_, [u8]>, _) = match slot {
+                        Some(Slot { transformed, seen }) => {
+                            let value = if chain.is_empty() {
+                                Cow::Borrowed(inst.value.as_ref())
+                            } else {
+                                let cached =
+                                    transformed.get_or_insert_with(
+                                        || match transform::apply_chain(chain, &inst.value) {
+                                            Cow::Borrowed(_) => None,
+                                            Cow::Owned(v) => Some(v),
+                                        },
+                                    );
+                                match cached {
+                                    Some(v) => Cow::Borrowed(v.as_slice()),
+                                    None => Cow::Borrowed(inst.value.as_ref()),
                                 }
+                            };
+                            let seen = condition.prefilter.zip(group).map(|(id, group)| {
+                                seen.get_or_insert_with(|| group.scan(&value)).may_match(id)
                             });
-                            match cached {
-                                Some(v) => Cow::Borrowed(v.as_slice()),
-                                None => Cow::Borrowed(&inst.value),
-                            }
+                            (value, seen)
                         }
-                        None => transform::apply_chain(chain, &inst.value),
+                        None => (transform::apply_chain(chain, &inst.value), None),
                     };
+                    if seen == Some(false) {
+                        // None of the regex's literals occurs: it cannot match.
+                        continue;
+                    }
                     test(&condition.operator, condition.negate, &value, &macros)
                         .map(|span| (value.into_owned(), span))
                 };

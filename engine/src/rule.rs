@@ -137,6 +137,10 @@ pub struct Condition {
     pub collect_all: bool,
     /// Run in order when the whole rule matched (`setvar`, `ctl`).
     pub effects: Vec<Effect>,
+    /// This condition's id in the engine's literal prefilter, when its
+    /// regex needs one of a few literals (set by the engine, see
+    /// [`crate::prefilter`]).
+    pub prefilter: Option<u32>,
 }
 
 /// A rule ready to evaluate.

@@ -271,6 +271,7 @@ impl RulesetSpec {
                     multi_match: cond.multi_match,
                     collect_all: false,
                     effects,
+                    prefilter: None,
                 });
             }
             // A condition collects every match when its actions run per

@@ -33,6 +33,8 @@
 
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::syntax;
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::Hir;
 
 use super::OpMatch;
 
@@ -45,10 +47,19 @@ pub const LAZY_DFA_CACHE_BYTES: usize = 2 * 1024 * 1024;
 /// How much of the pattern to quote either side of a syntax error.
 const ERROR_CONTEXT_CHARS: usize = 16;
 
+/// A regex whose necessary literals number more than this gets no entry in
+/// the engine's cross-rule prefilter: the literals would cost more automaton
+/// memory than skipping its runs saves.
+const MAX_REQUIRED_LITERALS: usize = 64;
+
 /// A compiled `@rx`.
 #[derive(Clone, Debug)]
 pub struct Rx {
     regex: Regex,
+    /// Lowercased literals of which every match starts with one (see
+    /// [`Rx::take_required_literals`]); taken by the engine when it builds
+    /// its prefilter.
+    required_literals: Option<Vec<Vec<u8>>>,
 }
 
 impl Rx {
@@ -61,13 +72,12 @@ impl Rx {
     /// limit).
     pub fn new(pattern: &str) -> Result<Rx, String> {
         let rewritten = rewrite_byte_escapes(pattern);
+        let syntax = syntax::Config::new()
+            .unicode(false)
+            .utf8(false)
+            .dot_matches_new_line(true);
         let regex = Regex::builder()
-            .syntax(
-                syntax::Config::new()
-                    .unicode(false)
-                    .utf8(false)
-                    .dot_matches_new_line(true),
-            )
+            .syntax(syntax)
             .configure(
                 meta::Config::new()
                     .utf8_empty(false)
@@ -75,7 +85,26 @@ impl Rx {
             )
             .build(&rewritten.text)
             .map_err(|e| describe_error(pattern, &rewritten, &e))?;
-        Ok(Rx { regex })
+        // The pattern compiled, so it parses; a parse failure here would
+        // only mean no prefilter entry.
+        let required_literals = syntax::parse_with(&rewritten.text, &syntax)
+            .ok()
+            .and_then(|hir| required_literals(&hir));
+        Ok(Rx {
+            regex,
+            required_literals,
+        })
+    }
+
+    /// Lowercased literals such that every match of this regex starts with
+    /// one of them (ASCII case aside): a value holding none of them, in any
+    /// case, cannot match. `None` when no such short set exists (the regex
+    /// can match the empty string, starts with a large class, or needs more
+    /// than a few dozen alternatives). The engine takes them once, to build
+    /// one automaton per (variable, transform chain) for all rules; later
+    /// calls return `None`.
+    pub fn take_required_literals(&mut self) -> Option<Vec<Vec<u8>>> {
+        self.required_literals.take()
     }
 
     /// The leftmost match anywhere in `value`, if any.
@@ -98,6 +127,34 @@ impl Rx {
             .map(|i| caps.get_group(i).map(|s| (s.start, s.end)))
             .collect()
     }
+}
+
+/// The prefix literals regex-syntax extracts, when the set is finite and
+/// none is empty, lowercased (the engine's automaton ignores ASCII case,
+/// which only widens what passes) and reduced to the shortest: a value
+/// holding `ab` passes for `abc` too, so `abc` adds nothing. Inexact
+/// literals (cut short by the extractor's limits) are still prefixes of
+/// every match, so still necessary.
+fn required_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
+    let literals = seq.literals()?;
+    if literals.is_empty() || literals.iter().any(|l| l.as_bytes().is_empty()) {
+        return None;
+    }
+    let mut lowered: Vec<Vec<u8>> = literals
+        .iter()
+        .map(|l| l.as_bytes().to_ascii_lowercase())
+        .collect();
+    lowered.sort();
+    lowered.dedup();
+    // Sorted, the strings extending a kept literal follow it directly.
+    let mut kept: Vec<Vec<u8>> = Vec::new();
+    for literal in lowered {
+        if kept.last().is_none_or(|k| !literal.starts_with(k)) {
+            kept.push(literal);
+        }
+    }
+    (kept.len() <= MAX_REQUIRED_LITERALS).then_some(kept)
 }
 
 /// A pattern after `\x{HH}` rewriting, with the way back to the original.
@@ -244,6 +301,34 @@ mod tests {
 
     fn rewrite(p: &str) -> String {
         rewrite_byte_escapes(p).text
+    }
+
+    fn literals(pattern: &str) -> Option<Vec<String>> {
+        let mut rx = Rx::new(pattern).ok()?;
+        rx.take_required_literals().map(|ls| {
+            ls.into_iter()
+                .map(|l| String::from_utf8_lossy(&l).into_owned())
+                .collect()
+        })
+    }
+
+    #[test]
+    fn required_literals_are_necessary_prefixes() {
+        assert_eq!(
+            literals("(?i)union.{1,5}select"),
+            Some(vec!["union".into()])
+        );
+        assert_eq!(
+            literals("<script|javascript:"),
+            Some(vec!["<script".into(), "javascript:".into()])
+        );
+        // `ab` covers `abc`: a value with `abc` holds `ab`.
+        assert_eq!(literals("ab|abc|x"), Some(vec!["ab".into(), "x".into()]));
+        assert_eq!(literals("^/admin"), Some(vec!["/admin".into()]));
+        // May match the empty string, or starts with an unbounded class.
+        assert_eq!(literals("a*"), None);
+        assert_eq!(literals("[^a]+select"), None);
+        assert_eq!(literals("x?"), None);
     }
 
     #[test]

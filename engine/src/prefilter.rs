@@ -1,0 +1,207 @@
+//! The cross-rule literal prefilter: which regex conditions can possibly
+//! match a value, found with one automaton scan instead of one regex run
+//! per rule.
+//!
+//! Why: OWASP CRS runs a few hundred regexes over every argument, header and
+//! cookie. Each regex has its own literal prefilter inside regex-automata,
+//! but a regex run that finds nothing still costs a call, a cache checkout
+//! and a scan of the value, per rule. Most CRS regexes can only match where
+//! one of a few literals occurs (`union`, `<script`, `javascript:`), so the
+//! engine gathers those literals from every condition that reads the same
+//! collection through the same transform chain into one Aho-Corasick
+//! automaton, scans each transformed value once, and runs only the regexes
+//! whose literals were seen. Measured in bench/README.md.
+//!
+//! Soundness: a condition is only skipped when its regex cannot match. Its
+//! literals are regex-syntax's prefix literals, of which every match starts
+//! with one (see [`crate::operator::rx::Rx::take_required_literals`]), and
+//! the automaton ignores ASCII case, which only lets more values through.
+//! Negated and `multiMatch` conditions, counted (`&ARGS`) and transaction
+//! targets never consult the prefilter.
+
+use std::collections::HashMap;
+
+use aho_corasick::automaton::Automaton;
+use aho_corasick::automaton::StateID;
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, MatchKind, StartKind};
+
+use crate::operator::Operator;
+use crate::rule::{ChainId, Rule};
+use crate::variable::Collection;
+
+/// One automaton per (collection, transform chain) over the literals of
+/// every condition reading that collection through that chain.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Prefilter {
+    groups: HashMap<(Collection, ChainId), Group>,
+    /// Conditions with literals; the width of every [`Seen`] set.
+    conditions: usize,
+}
+
+#[derive(Clone, Debug)]
+struct Group {
+    automaton: DFA,
+    start: StateID,
+    /// For each literal (automaton pattern), the conditions that need it.
+    owners: Vec<Vec<u32>>,
+}
+
+/// The prefilter conditions whose literals occur in one value.
+#[derive(Clone, Debug)]
+pub(crate) enum Seen {
+    /// No automaton for this (collection, chain): every condition may match.
+    All,
+    /// No literal occurs (the common case, kept without allocating).
+    Nothing,
+    /// A bit per condition id.
+    Some(Box<[u64]>),
+}
+
+impl Seen {
+    /// May condition `id` match this value?
+    pub(crate) fn may_match(&self, id: u32) -> bool {
+        match self {
+            Seen::All => true,
+            Seen::Nothing => false,
+            Seen::Some(bits) => {
+                let (word, bit) = (id as usize / 64, id % 64);
+                bits.get(word).is_none_or(|w| w & (1 << bit) != 0)
+            }
+        }
+    }
+}
+
+/// One (collection, chain)'s automaton, looked up once per condition and
+/// target rather than per value.
+#[derive(Clone, Copy)]
+pub(crate) struct GroupRef<'p> {
+    group: Option<&'p Group>,
+    words: usize,
+}
+
+/// Literals gathered for one group while the prefilter is built.
+#[derive(Default)]
+struct GroupBuilder {
+    literals: Vec<Vec<u8>>,
+    index: HashMap<Vec<u8>, usize>,
+    owners: Vec<Vec<u32>>,
+}
+
+impl Prefilter {
+    /// Takes the literals of every eligible condition, numbers those
+    /// conditions (`Condition::prefilter`) and builds the automata. A group
+    /// whose automaton cannot be built is left out: its values then pass
+    /// every condition, as without a prefilter.
+    pub(crate) fn build(rules: &mut [Rule]) -> Prefilter {
+        let mut builders: HashMap<(Collection, ChainId), GroupBuilder> = HashMap::new();
+        let mut next: u32 = 0;
+        for condition in rules.iter_mut().flat_map(|r| r.conditions.iter_mut()) {
+            condition.prefilter = None;
+            if condition.negate || condition.multi_match {
+                continue;
+            }
+            let Operator::Rx(rx) = &mut condition.operator else {
+                continue;
+            };
+            let Some(literals) = rx.take_required_literals() else {
+                continue;
+            };
+            let mut collections: Vec<Collection> = condition
+                .targets
+                .iter()
+                .filter(|t| !t.count && !t.collection.is_dynamic())
+                .map(|t| t.collection)
+                .collect();
+            collections.sort_by_key(|c| c.name());
+            collections.dedup();
+            if collections.is_empty() {
+                continue;
+            }
+            let id = next;
+            next += 1;
+            condition.prefilter = Some(id);
+            for collection in collections {
+                let group = builders.entry((collection, condition.chain)).or_default();
+                for literal in &literals {
+                    let at = match group.index.get(literal) {
+                        Some(at) => *at,
+                        None => {
+                            group.literals.push(literal.clone());
+                            group.owners.push(Vec::new());
+                            group
+                                .index
+                                .insert(literal.clone(), group.literals.len() - 1);
+                            group.literals.len() - 1
+                        }
+                    };
+                    group.owners[at].push(id);
+                }
+            }
+        }
+        let groups = builders
+            .into_iter()
+            .filter_map(|(key, b)| {
+                // A DFA walked byte by byte in `scan`: every occurrence of
+                // every literal is wanted, and with `Standard` semantics
+                // each DFA state lists all literals ending there. The
+                // crate's overlapping iterator does the same walk at
+                // several times the instructions per byte (callgrind).
+                let automaton = DFA::builder()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .start_kind(StartKind::Unanchored)
+                    .build(&b.literals)
+                    .ok()?;
+                let start = automaton.start_state(Anchored::No).ok()?;
+                Some((
+                    key,
+                    Group {
+                        automaton,
+                        start,
+                        owners: b.owners,
+                    },
+                ))
+            })
+            .collect();
+        Prefilter {
+            groups,
+            conditions: next as usize,
+        }
+    }
+
+    /// The automaton for values of `collection` after `chain`.
+    pub(crate) fn group(&self, collection: Collection, chain: ChainId) -> GroupRef<'_> {
+        GroupRef {
+            group: self.groups.get(&(collection, chain)),
+            words: self.conditions.div_ceil(64),
+        }
+    }
+}
+
+impl GroupRef<'_> {
+    /// Which of the group's conditions may match `value` (already
+    /// transformed by the group's chain).
+    pub(crate) fn scan(&self, value: &[u8]) -> Seen {
+        let Some(group) = self.group else {
+            return Seen::All;
+        };
+        let mut seen: Option<Box<[u64]>> = None;
+        let dfa = &group.automaton;
+        let mut state = group.start;
+        for &byte in value {
+            state = dfa.next_state(Anchored::No, state, byte);
+            if dfa.is_special(state) && dfa.is_match(state) {
+                for i in 0..dfa.match_len(state) {
+                    let literal = dfa.match_pattern(state, i).as_usize();
+                    let bits =
+                        seen.get_or_insert_with(|| vec![0u64; self.words].into_boxed_slice());
+                    for &id in &group.owners[literal] {
+                        bits[id as usize / 64] |= 1 << (id % 64);
+                    }
+                }
+            }
+        }
+        seen.map_or(Seen::Nothing, Seen::Some)
+    }
+}
