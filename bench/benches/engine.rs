@@ -96,6 +96,16 @@ fn rulesets() -> Vec<(&'static str, Settings)> {
     } else {
         eprintln!("no CRS checkout (set PALISADE_CRS): CRS benchmarks skipped");
     }
+    for (name, settings) in &out {
+        let p = settings.engine.prefilter_stats();
+        eprintln!(
+            "{name}: {} rules; literal prefilter covers {} regexes with {} automata, {} KiB",
+            settings.engine.rules().len(),
+            p.conditions,
+            p.automata,
+            p.bytes / 1024
+        );
+    }
     out
 }
 

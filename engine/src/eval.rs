@@ -356,6 +356,11 @@ impl Engine {
         }
     }
 
+    /// Size of the cross-rule literal prefilter (see [`crate::prefilter`]).
+    pub fn prefilter_stats(&self) -> crate::prefilter::PrefilterStats {
+        self.prefilter.stats()
+    }
+
     pub fn rules(&self) -> &[Rule] {
         &self.rules
     }
@@ -874,7 +879,7 @@ impl PhaseScope<'_> {
             // literals).
             let group = condition
                 .prefilter
-                .map(|_| self.prefilter.group(target.collection, condition.chain));
+                .map(|_| self.prefilter.group(condition.chain));
             let mut slots = if dynamic
                 || condition.multi_match
                 || (chain.is_empty() && condition.prefilter.is_none())

@@ -11,7 +11,7 @@ pub mod effect;
 pub mod eval;
 pub mod macros;
 pub mod operator;
-mod prefilter;
+pub mod prefilter;
 pub mod request;
 pub mod rule;
 pub mod ruleset;

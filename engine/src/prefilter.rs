@@ -7,10 +7,13 @@
 //! but a regex run that finds nothing still costs a call, a cache checkout
 //! and a scan of the value, per rule. Most CRS regexes can only match where
 //! one of a few literals occurs (`union`, `<script`, `javascript:`), so the
-//! engine gathers those literals from every condition that reads the same
-//! collection through the same transform chain into one Aho-Corasick
-//! automaton, scans each transformed value once, and runs only the regexes
-//! whose literals were seen. Measured in bench/README.md.
+//! engine gathers those literals from every condition that reads values
+//! through the same transform chain into one Aho-Corasick automaton, scans
+//! each transformed value once, and runs only the regexes whose literals
+//! were seen. One automaton per chain, not per (collection, chain): CRS
+//! applies the same chain to ARGS, ARGS_NAMES, cookies and headers alike,
+//! and per-collection automata held the same literals several times over.
+//! Measured in bench/README.md.
 //!
 //! Soundness: a condition is only skipped when its regex cannot match. Its
 //! literals are regex-syntax's prefix literals, of which every match starts
@@ -28,13 +31,12 @@ use aho_corasick::{Anchored, MatchKind, StartKind};
 
 use crate::operator::Operator;
 use crate::rule::{ChainId, Rule};
-use crate::variable::Collection;
 
-/// One automaton per (collection, transform chain) over the literals of
-/// every condition reading that collection through that chain.
+/// One automaton per transform chain over the literals of every condition
+/// reading request values through that chain.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Prefilter {
-    groups: HashMap<(Collection, ChainId), Group>,
+    groups: HashMap<ChainId, Group>,
     /// Conditions with literals; the width of every [`Seen`] set.
     conditions: usize,
 }
@@ -50,7 +52,7 @@ struct Group {
 /// The prefilter conditions whose literals occur in one value.
 #[derive(Clone, Debug)]
 pub(crate) enum Seen {
-    /// No automaton for this (collection, chain): every condition may match.
+    /// No automaton for this chain: every condition may match.
     All,
     /// No literal occurs (the common case, kept without allocating).
     Nothing,
@@ -72,8 +74,8 @@ impl Seen {
     }
 }
 
-/// One (collection, chain)'s automaton, looked up once per condition and
-/// target rather than per value.
+/// One chain's automaton, looked up once per condition and target rather
+/// than per value.
 #[derive(Clone, Copy)]
 pub(crate) struct GroupRef<'p> {
     group: Option<&'p Group>,
@@ -94,7 +96,7 @@ impl Prefilter {
     /// whose automaton cannot be built is left out: its values then pass
     /// every condition, as without a prefilter.
     pub(crate) fn build(rules: &mut [Rule]) -> Prefilter {
-        let mut builders: HashMap<(Collection, ChainId), GroupBuilder> = HashMap::new();
+        let mut builders: HashMap<ChainId, GroupBuilder> = HashMap::new();
         let mut next: u32 = 0;
         for condition in rules.iter_mut().flat_map(|r| r.conditions.iter_mut()) {
             condition.prefilter = None;
@@ -107,36 +109,28 @@ impl Prefilter {
             let Some(literals) = rx.take_required_literals() else {
                 continue;
             };
-            let mut collections: Vec<Collection> = condition
+            let reads_request = condition
                 .targets
                 .iter()
-                .filter(|t| !t.count && !t.collection.is_dynamic())
-                .map(|t| t.collection)
-                .collect();
-            collections.sort_by_key(|c| c.name());
-            collections.dedup();
-            if collections.is_empty() {
+                .any(|t| !t.count && !t.collection.is_dynamic());
+            if !reads_request {
                 continue;
             }
             let id = next;
             next += 1;
             condition.prefilter = Some(id);
-            for collection in collections {
-                let group = builders.entry((collection, condition.chain)).or_default();
-                for literal in &literals {
-                    let at = match group.index.get(literal) {
-                        Some(at) => *at,
-                        None => {
-                            group.literals.push(literal.clone());
-                            group.owners.push(Vec::new());
-                            group
-                                .index
-                                .insert(literal.clone(), group.literals.len() - 1);
-                            group.literals.len() - 1
-                        }
-                    };
-                    group.owners[at].push(id);
-                }
+            let group = builders.entry(condition.chain).or_default();
+            for literal in literals {
+                let at = match group.index.get(&literal) {
+                    Some(at) => *at,
+                    None => {
+                        group.literals.push(literal.clone());
+                        group.owners.push(Vec::new());
+                        group.index.insert(literal, group.literals.len() - 1);
+                        group.literals.len() - 1
+                    }
+                };
+                group.owners[at].push(id);
             }
         }
         let groups = builders
@@ -170,13 +164,42 @@ impl Prefilter {
         }
     }
 
-    /// The automaton for values of `collection` after `chain`.
-    pub(crate) fn group(&self, collection: Collection, chain: ChainId) -> GroupRef<'_> {
+    /// The automaton for values after `chain`.
+    pub(crate) fn group(&self, chain: ChainId) -> GroupRef<'_> {
         GroupRef {
-            group: self.groups.get(&(collection, chain)),
+            group: self.groups.get(&chain),
             words: self.conditions.div_ceil(64),
         }
     }
+}
+
+impl Prefilter {
+    /// Conditions it covers, automata, and their heap bytes: reported when
+    /// a ruleset loads.
+    pub(crate) fn stats(&self) -> PrefilterStats {
+        PrefilterStats {
+            conditions: self.conditions,
+            automata: self.groups.len(),
+            bytes: self
+                .groups
+                .values()
+                .map(|g| {
+                    g.automaton.memory_usage() + g.owners.iter().map(|o| o.len() * 4).sum::<usize>()
+                })
+                .sum(),
+        }
+    }
+}
+
+/// What [`Prefilter::stats`] reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PrefilterStats {
+    /// Regex conditions that are skipped when none of their literals occurs.
+    pub conditions: usize,
+    /// One per transform chain those conditions use.
+    pub automata: usize,
+    /// Heap bytes of the automata and their literal-to-condition tables.
+    pub bytes: usize,
 }
 
 impl GroupRef<'_> {

@@ -130,14 +130,18 @@ impl RootContext for Root {
                     .and_then(|t| hostcalls::get_current_time().ok()?.duration_since(t).ok())
                     .map(|d| d.as_secs_f64() * 1000.0)
                     .unwrap_or(0.0);
+                let prefilter = settings.engine.prefilter_stats();
                 log(
                     LogLevel::Info,
                     &format!(
-                        "palisade: loaded {} rules in {elapsed:.1} ms (paranoia {}, threshold {}, mode {:?})",
+                        "palisade: loaded {} rules in {elapsed:.1} ms (paranoia {}, threshold {}, mode {:?}; literal prefilter: {} regexes, {} automata, {} KiB)",
                         settings.engine.rules().len(),
                         settings.policy.paranoia,
                         settings.policy.inbound_threshold,
-                        settings.policy.mode
+                        settings.policy.mode,
+                        prefilter.conditions,
+                        prefilter.automata,
+                        prefilter.bytes / 1024
                     ),
                 );
                 let inspects_response = settings.engine.inspects_response(&settings.policy);
