@@ -5,6 +5,7 @@
 //! one [`RulesetSpec`] written as an artifact the filter loads. Inline rule
 //! tests are run by [`inline_tests`].
 
+pub mod check;
 pub mod inline_tests;
 pub mod native;
 pub mod seclang;

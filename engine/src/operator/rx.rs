@@ -62,12 +62,7 @@ impl Rx {
     pub fn new(pattern: &str) -> Result<Rx, String> {
         let rewritten = rewrite_byte_escapes(pattern);
         let regex = Regex::builder()
-            .syntax(
-                syntax::Config::new()
-                    .unicode(false)
-                    .utf8(false)
-                    .dot_matches_new_line(true),
-            )
+            .syntax(syntax_config())
             .configure(
                 meta::Config::new()
                     .utf8_empty(false)
@@ -98,6 +93,21 @@ impl Rx {
             .map(|i| caps.get_group(i).map(|s| (s.start, s.end)))
             .collect()
     }
+}
+
+/// The syntax [`Rx::new`] compiles with: byte mode, no Unicode classes,
+/// `.` matching newlines (ModSecurity's PCRE `DOTALL`).
+pub fn syntax_config() -> syntax::Config {
+    syntax::Config::new()
+        .unicode(false)
+        .utf8(false)
+        .dot_matches_new_line(true)
+}
+
+/// `pattern` as [`Rx::new`] hands it to the regex parser (`\x{HH}`
+/// rewritten to `\xHH`), for tools that measure the automaton it becomes.
+pub fn byte_mode_pattern(pattern: &str) -> String {
+    rewrite_byte_escapes(pattern).text
 }
 
 /// A pattern after `\x{HH}` rewriting, with the way back to the original.
