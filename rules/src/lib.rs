@@ -10,6 +10,7 @@ pub mod inline_tests;
 pub mod native;
 pub mod seclang;
 pub mod test_request;
+pub mod tune;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
