@@ -148,18 +148,14 @@ impl Default for Limits {
     }
 }
 
-/// Request headers no filter ever sees: hop-by-hop headers (RFC 9110
-/// §7.6.1), which HTTP/2 and HTTP/3 clients must not send (RFC 9113
-/// §8.2.2) and Envoy's HTTP/1 codec consumes; `host` is the one
-/// pseudo-header the filter passes (as `:authority`).
-pub const STRIPPED_HEADERS: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "transfer-encoding",
-    "upgrade",
-    "te",
-];
+/// Request headers no HTTP filter ever sees: Envoy's connection manager
+/// removes them before the filter chain runs
+/// (`ConnectionManagerUtility::mutateRequestHeaders`).
+pub const STRIPPED_HEADERS: &[&str] = &["keep-alive", "proxy-connection", "transfer-encoding"];
+
+/// Request headers the connection manager removes except on HTTP/1.1
+/// `Upgrade` (WebSocket) requests.
+pub const UPGRADE_ONLY_HEADERS: &[&str] = &["connection", "upgrade"];
 
 /// A rule with where it came from.
 struct Located<'a> {
@@ -617,7 +613,13 @@ fn target_problem(text: &str, phase: Phase) -> Option<(Level, String)> {
         if STRIPPED_HEADERS.contains(&name.as_str()) {
             return Some((
                 Level::Warning,
-                format!("target `{text}`: `{name}` is a hop-by-hop header Envoy's codecs consume; HTTP/2 and HTTP/3 requests never carry it"),
+                format!("target `{text}`: Envoy's connection manager removes `{name}` before any filter runs"),
+            ));
+        }
+        if UPGRADE_ONLY_HEADERS.contains(&name.as_str()) {
+            return Some((
+                Level::Note,
+                format!("target `{text}`: Envoy removes `{name}` before filters run except on HTTP/1.1 Upgrade (WebSocket) requests"),
             ));
         }
     }
