@@ -80,9 +80,10 @@ enum Command {
         /// Report regexes whose NFA has more states than this (P003).
         #[arg(long, default_value_t = Limits::default().max_nfa_states)]
         max_nfa_states: usize,
-        /// Report regexes whose dense DFA would exceed this many bytes (P003).
-        #[arg(long, default_value_t = Limits::default().max_dfa_bytes)]
-        max_dfa_bytes: usize,
+        /// Also build each regex's dense DFA and report those above this many
+        /// bytes (P003). Off by default: slow on large rule sets.
+        #[arg(long)]
+        max_dfa_bytes: Option<usize>,
     },
     /// Propose exclusions from Palisade's detection log (`palisade-verdict`
     /// lines in Envoy's log; other lines are skipped). Matches are grouped by
