@@ -295,13 +295,23 @@ fn check_seclang(
     let (spec, report) = match seclang::compile::compile(&directives, "check", true) {
         Ok(r) => r,
         Err(es) => {
-            out.extend(
-                es.into_iter()
-                    .map(|d| compile_error(d.location.file, line_of(d.location.line), d.message)),
-            );
+            out.extend(es.into_iter().map(|d| {
+                let mut f = compile_error(d.location.file, line_of(d.location.line), d.message);
+                // The compiler stops at a duplicate id; keep the lint's code.
+                if f.message.contains("is already defined at") {
+                    f.code = "P001";
+                }
+                f
+            }));
             return None;
         }
     };
+    // Rules left out for an unsupported feature are reported as such, not as removed.
+    let dropped: std::collections::HashSet<(PathBuf, usize)> = report
+        .warnings
+        .iter()
+        .map(|w| (w.location.file.clone(), w.location.line))
+        .collect();
     for w in report.warnings {
         let level_code = if w.message.contains("variable") {
             ("P004", "target left out: ")
@@ -359,6 +369,9 @@ fn check_seclang(
     let kept: std::collections::HashSet<u32> = spec.rules.iter().map(|r| r.id.0).collect();
     for id in defined.iter().filter(|id| !kept.contains(id)) {
         let loc = locations.get(id);
+        if loc.is_some_and(|l| dropped.contains(&(l.file.clone(), l.line))) {
+            continue;
+        }
         out.push(finding(
             "P002",
             Level::Note,
