@@ -121,3 +121,24 @@ fn json_is_an_array_of_findings() {
     assert_eq!(items[0]["rule_id"], 200200);
     assert_eq!(items[0]["line"], 3);
 }
+
+#[test]
+fn cli_exit_status_follows_error_findings() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/check");
+    let run = |file: &str, format: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_palisade"))
+            .args(["check", "--format", format])
+            .arg(dir.join(file))
+            .output()
+            .unwrap()
+    };
+    let bad = run("duplicate_id.yaml", "sarif");
+    assert!(!bad.status.success());
+    let sarif: serde_json::Value = serde_json::from_slice(&bad.stdout).unwrap();
+    assert_eq!(sarif["runs"][0]["results"][0]["ruleId"], "P001");
+    // Warnings alone do not fail the run.
+    let warned = run("missing_tests.yaml", "human");
+    assert!(warned.status.success());
+    assert!(String::from_utf8_lossy(&warned.stdout).contains("warning[P006] rule 200200"));
+    assert!(run("clean.yaml", "json").status.success());
+}
