@@ -5,10 +5,12 @@
 //! one [`RulesetSpec`] written as an artifact the filter loads. Inline rule
 //! tests are run by [`inline_tests`].
 
+pub mod check;
 pub mod inline_tests;
 pub mod native;
 pub mod seclang;
 pub mod test_request;
+pub mod tune;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

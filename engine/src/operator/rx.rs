@@ -72,10 +72,7 @@ impl Rx {
     /// limit).
     pub fn new(pattern: &str) -> Result<Rx, String> {
         let rewritten = rewrite_byte_escapes(pattern);
-        let syntax = syntax::Config::new()
-            .unicode(false)
-            .utf8(false)
-            .dot_matches_new_line(true);
+        let syntax = syntax_config();
         let regex = Regex::builder()
             .syntax(syntax)
             .configure(
@@ -101,7 +98,7 @@ impl Rx {
     /// case, cannot match. `None` when no such short set exists (the regex
     /// can match the empty string, starts with a large class, or needs more
     /// than a few dozen alternatives). The engine takes them once, to build
-    /// one automaton per (variable, transform chain) for all rules; later
+    /// one automaton per transform chain for all rules; later
     /// calls return `None`.
     pub fn take_required_literals(&mut self) -> Option<Vec<Vec<u8>>> {
         self.required_literals.take()
@@ -155,6 +152,21 @@ fn required_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
         }
     }
     (kept.len() <= MAX_REQUIRED_LITERALS).then_some(kept)
+}
+
+/// The syntax [`Rx::new`] compiles with: byte mode, no Unicode classes,
+/// `.` matching newlines (ModSecurity's PCRE `DOTALL`).
+pub fn syntax_config() -> syntax::Config {
+    syntax::Config::new()
+        .unicode(false)
+        .utf8(false)
+        .dot_matches_new_line(true)
+}
+
+/// `pattern` as [`Rx::new`] hands it to the regex parser (`\x{HH}`
+/// rewritten to `\xHH`), for tools that measure the automaton it becomes.
+pub fn byte_mode_pattern(pattern: &str) -> String {
+    rewrite_byte_escapes(pattern).text
 }
 
 /// A pattern after `\x{HH}` rewriting, with the way back to the original.

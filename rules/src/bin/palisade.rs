@@ -1,10 +1,12 @@
-//! `palisade`: compile and test Palisade rule files.
+//! `palisade`: compile, test and lint Palisade rule files, and propose
+//! exclusions from the filter's detection log.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use palisade_rules::{compile_native, compile_seclang, inline_tests};
+use clap::{Parser, Subcommand, ValueEnum};
+use palisade_rules::check::{self, Level, Limits};
+use palisade_rules::{compile_native, compile_seclang, inline_tests, tune};
 
 #[derive(Parser)]
 #[command(
@@ -56,6 +58,71 @@ enum Command {
         #[arg(long)]
         require_tests: bool,
     },
+    /// Lint rules: duplicate ids, unreachable rules, regexes with huge
+    /// automata, targets that never hold data, redundant or self-undoing
+    /// transform chains, native rules without tests. Exits non-zero when any
+    /// finding is an error. Lint codes are listed in rules/README.md.
+    ///
+    /// Examples:
+    ///
+    ///   palisade check rules/builtin my-rules/
+    ///
+    ///   palisade check --seclang crs/crs-setup.conf crs/rules/*.conf --format sarif > palisade.sarif
+    Check {
+        /// Native rule files or directories of `*.yaml`.
+        paths: Vec<PathBuf>,
+        /// SecLang files, compiled in the order given (as `palisade compile`).
+        #[arg(long, num_args = 1..)]
+        seclang: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+        format: CheckFormat,
+        /// Report regexes whose NFA has more states than this (P003).
+        #[arg(long, default_value_t = Limits::default().max_nfa_states)]
+        max_nfa_states: usize,
+        /// Also build each regex's dense DFA and report those above this many
+        /// bytes (P003). Off by default: slow on large rule sets.
+        #[arg(long)]
+        max_dfa_bytes: Option<usize>,
+    },
+    /// Propose exclusions from Palisade's detection log (`palisade-verdict`
+    /// lines in Envoy's log; other lines are skipped). Matches are grouped by
+    /// rule id and matched variable, scoped to the path prefix they share.
+    ///
+    /// Examples:
+    ///
+    ///   palisade tune envoy.log --min-count 20 > exclusions.yaml
+    ///
+    ///   kubectl logs deploy/gateway | palisade tune - --format seclang
+    Tune {
+        /// Log files; `-` reads standard input.
+        #[arg(required = true)]
+        logfiles: Vec<PathBuf>,
+        /// Propose an exclusion only for groups seen at least this often.
+        #[arg(long, default_value_t = 5)]
+        min_count: usize,
+        /// `yaml`: plugin-config `exclusions`; `json`: the same as JSON;
+        /// `seclang`: SecRuleUpdateTargetById / ctl rules.
+        #[arg(long, value_enum, default_value_t = TuneFormat::Yaml)]
+        format: TuneFormat,
+        /// First id of the generated SecLang `ctl` rules.
+        #[arg(long, default_value_t = 10_000)]
+        first_id: u32,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CheckFormat {
+    Human,
+    Json,
+    Sarif,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TuneFormat {
+    Yaml,
+    Json,
+    Seclang,
 }
 
 fn main() -> ExitCode {
@@ -102,7 +169,95 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+        Command::Check {
+            paths,
+            seclang,
+            format,
+            max_nfa_states,
+            max_dfa_bytes,
+        } => run_check(
+            &paths,
+            &seclang,
+            format,
+            Limits {
+                max_nfa_states,
+                max_dfa_bytes,
+            },
+        ),
+        Command::Tune {
+            logfiles,
+            min_count,
+            format,
+            first_id,
+        } => run_tune(&logfiles, min_count, format, first_id),
     }
+}
+
+fn run_check(
+    native: &[PathBuf],
+    seclang: &[PathBuf],
+    format: CheckFormat,
+    limits: Limits,
+) -> ExitCode {
+    if native.is_empty() && seclang.is_empty() {
+        eprintln!("error: give native rule paths, `--seclang` files, or both");
+        return ExitCode::FAILURE;
+    }
+    let findings = check::check(native, seclang, limits);
+    match format {
+        CheckFormat::Human => {
+            for f in &findings {
+                println!("{f}");
+            }
+            let count = |l: Level| findings.iter().filter(|f| f.level == l).count();
+            println!(
+                "{} error(s), {} warning(s), {} note(s)",
+                count(Level::Error),
+                count(Level::Warning),
+                count(Level::Note)
+            );
+        }
+        CheckFormat::Json => println!("{:#}", check::to_json(&findings)),
+        CheckFormat::Sarif => println!("{:#}", check::to_sarif(&findings)),
+    }
+    if findings.iter().any(|f| f.level == Level::Error) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn run_tune(logfiles: &[PathBuf], min_count: usize, format: TuneFormat, first_id: u32) -> ExitCode {
+    let mut hits = Vec::new();
+    for path in logfiles {
+        let text = if path.as_os_str() == "-" {
+            std::io::read_to_string(std::io::stdin())
+        } else {
+            std::fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned())
+        };
+        match text {
+            Ok(t) => hits.extend(tune::hits(&t)),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let proposals = tune::propose(&hits, min_count);
+    eprintln!(
+        "{} rule match(es) read, {} exclusion(s) proposed (--min-count {min_count})",
+        hits.len(),
+        proposals.len()
+    );
+    match format {
+        TuneFormat::Yaml => print!("{}", tune::to_yaml(&proposals)),
+        TuneFormat::Json => println!(
+            "{:#}",
+            serde_json::json!({"exclusions": tune::exclusions_json(&proposals)})
+        ),
+        TuneFormat::Seclang => print!("{}", tune::to_seclang(&proposals, first_id)),
+    }
+    ExitCode::SUCCESS
 }
 
 fn compile(
