@@ -2,6 +2,10 @@
 //! the engine alone) and the Envoy load runner (`src/bin/palisade-bench.rs`),
 //! so both measure the same traffic.
 
+pub mod wire;
+
+use std::path::{Path, PathBuf};
+
 /// One request of a mix, as sent on the wire.
 #[derive(Clone, Debug)]
 pub struct MixRequest {
@@ -178,4 +182,28 @@ fn attacks() -> Vec<MixRequest> {
             body: Vec::new(),
         })
         .collect()
+}
+
+/// The CRS checkout to benchmark: $PALISADE_CRS, else ../shared/crs.
+pub fn crs_dir(root: &Path) -> Option<PathBuf> {
+    let dir = std::env::var_os("PALISADE_CRS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("../shared/crs"));
+    dir.join("rules").is_dir().then_some(dir)
+}
+
+/// CRS compiled as a user would (crs-setup.conf, then rules/*.conf), base64.
+pub fn crs_ruleset_base64(dir: &Path) -> Result<String, String> {
+    use base64::Engine as _;
+    let mut paths = vec![dir.join("crs-setup.conf.example")];
+    let mut rules: Vec<PathBuf> = std::fs::read_dir(dir.join("rules"))
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "conf"))
+        .collect();
+    rules.sort();
+    paths.extend(rules);
+    let (spec, _) = palisade_rules::compile_seclang(&paths, "OWASP CRS", false)
+        .map_err(|e| format!("CRS at {} does not compile: {e}", dir.display()))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(spec.to_artifact()))
 }

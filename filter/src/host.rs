@@ -16,7 +16,7 @@
 //! replaced by the JSON block notice. One verdict line per transaction is
 //! logged once all phases ran (at once for a request blocked by Palisade).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -51,6 +51,11 @@ struct Metrics {
     detected: Option<u32>,
     body_limit_hits: Option<u32>,
     response_blocked: Option<u32>,
+    /// Gauge: this VM's linear memory in bytes (what the engine's heap
+    /// has grown to; wasm memory never shrinks, so it is the VM's peak).
+    vm_memory: Option<u32>,
+    /// The last value recorded in `vm_memory`.
+    vm_memory_seen: Cell<usize>,
     /// Per-rule hit counters, defined on a rule's first hit.
     rules: RefCell<HashMap<RuleId, Option<u32>>>,
 }
@@ -73,7 +78,34 @@ impl Metrics {
             detected: counter("palisade.requests_detected"),
             body_limit_hits: counter("palisade.body_limit_hits"),
             response_blocked: counter("palisade.responses_blocked"),
+            vm_memory: match hostcalls::define_metric(MetricType::Gauge, "palisade.vm_memory_bytes")
+            {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    log(
+                        LogLevel::Warn,
+                        &format!("palisade: cannot define metric palisade.vm_memory_bytes: {e:?}"),
+                    );
+                    None
+                }
+            },
+            vm_memory_seen: Cell::new(0),
             rules: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// Records the VM's memory when it has grown: a soak run reads it from
+    /// Envoy's stats to tell the engine's heap from Envoy's own memory.
+    /// Reading the size is an instruction, not a host call; the gauge is
+    /// only set when it changes.
+    fn note_vm_memory(&self) {
+        let Some(id) = self.vm_memory else {
+            return;
+        };
+        let bytes = vm_memory_bytes();
+        if bytes != self.vm_memory_seen.get() {
+            self.vm_memory_seen.set(bytes);
+            let _ = hostcalls::record_metric(id, bytes as u64);
         }
     }
 
@@ -90,6 +122,19 @@ impl Metrics {
                 .ok()
         });
         Metrics::bump(id);
+    }
+}
+
+/// Size of this module's linear memory (0 where there is none: native
+/// builds for tests and clippy).
+fn vm_memory_bytes() -> usize {
+    #[cfg(target_arch = "wasm32")]
+    {
+        core::arch::wasm32::memory_size(0) * 65536
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        0
     }
 }
 
@@ -604,6 +649,7 @@ impl HttpContext for Stream {
     }
 
     fn on_log(&mut self) {
+        self.shared.metrics.note_vm_memory();
         // The response phases never ran (upstream reset, no response), or
         // the request itself never finished (the client left mid-body):
         // log what the phases that ran found, so no detection goes unlogged.

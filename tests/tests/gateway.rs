@@ -62,4 +62,7 @@ fn blocks_attacks_passes_traffic_logs_and_counts() {
     );
     assert_eq!(gw.stat("wasmcustom.palisade.requests_blocked").unwrap(), 1);
     assert_eq!(gw.stat("wasmcustom.palisade.rule.107100.hits").unwrap(), 1);
+    // The VM's linear memory, for soak runs: at least the loaded ruleset.
+    let vm = gw.stat("wasmcustom.palisade.vm_memory_bytes").unwrap();
+    assert!((1 << 20..1 << 30).contains(&vm), "vm_memory_bytes {vm}");
 }

@@ -14,13 +14,14 @@
 //! when it was sent, so a stalled gateway cannot hide its stall by delaying
 //! the requests that would have measured it (coordinated omission).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::BufReader;
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use palisade_bench::{Mix, MixRequest};
+use palisade_bench::wire::{exchange, rss_mb, wire_bytes};
+use palisade_bench::{crs_dir, crs_ruleset_base64, Mix};
 use palisade_e2e::{workspace_root, Gateway, Launch};
 use serde::Serialize;
 
@@ -89,30 +90,6 @@ impl Config {
     fn is_crs(self) -> bool {
         matches!(self, Config::CrsPl1 | Config::CrsPl4)
     }
-}
-
-/// The CRS checkout to benchmark: $PALISADE_CRS, else ../shared/crs.
-fn crs_dir(root: &std::path::Path) -> Option<PathBuf> {
-    let dir = std::env::var_os("PALISADE_CRS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("../shared/crs"));
-    dir.join("rules").is_dir().then_some(dir)
-}
-
-/// CRS compiled as a user would (crs-setup.conf, then rules/*.conf), base64.
-fn crs_ruleset_base64(dir: &std::path::Path) -> Result<String, String> {
-    use base64::Engine as _;
-    let mut paths = vec![dir.join("crs-setup.conf.example")];
-    let mut rules: Vec<PathBuf> = std::fs::read_dir(dir.join("rules"))
-        .map_err(|e| format!("{}: {e}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "conf"))
-        .collect();
-    rules.sort();
-    paths.extend(rules);
-    let (spec, _) = palisade_rules::compile_seclang(&paths, "OWASP CRS", false)
-        .map_err(|e| format!("CRS at {} does not compile: {e}", dir.display()))?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(spec.to_artifact()))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -300,20 +277,6 @@ fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
-fn wire_bytes(r: &MixRequest) -> Vec<u8> {
-    let mut head = format!("{} {} HTTP/1.1\r\n", r.method, r.path);
-    for (n, v) in &r.headers {
-        head.push_str(&format!("{n}: {v}\r\n"));
-    }
-    if !r.body.is_empty() {
-        head.push_str(&format!("content-length: {}\r\n", r.body.len()));
-    }
-    head.push_str("\r\n");
-    let mut bytes = head.into_bytes();
-    bytes.extend_from_slice(&r.body);
-    bytes
-}
-
 /// What one run saw.
 #[derive(Default)]
 struct Outcome {
@@ -466,76 +429,6 @@ fn connection_loop(
     }
 }
 
-/// Writes one request and reads its response; returns the status and
-/// whether the connection stays open.
-fn exchange(reader: &mut BufReader<TcpStream>, req: &[u8]) -> std::io::Result<(u16, bool)> {
-    reader.get_mut().write_all(req)?;
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let status: u16 = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("bad status line {line:?}")))?;
-    let mut length = 0usize;
-    let mut chunked = false;
-    let mut keep = true;
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            return Err(std::io::Error::other("connection closed in headers"));
-        }
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        if let Some((n, v)) = l.split_once(':') {
-            let v = v.trim();
-            if n.eq_ignore_ascii_case("content-length") {
-                length = v.parse().unwrap_or(0);
-            } else if n.eq_ignore_ascii_case("transfer-encoding") {
-                // Palisade streams inspected response bodies chunked (it
-                // drops Content-Length because a block replaces the body).
-                chunked = v.to_ascii_lowercase().contains("chunked");
-            } else if n.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close") {
-                keep = false;
-            }
-        }
-    }
-    if chunked {
-        read_chunked(reader)?;
-    } else {
-        let mut body = vec![0u8; length];
-        reader.read_exact(&mut body)?;
-    }
-    Ok((status, keep))
-}
-
-/// Reads (and discards) a chunked body up to and including its trailers.
-fn read_chunked(reader: &mut BufReader<TcpStream>) -> std::io::Result<()> {
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            return Err(std::io::Error::other("connection closed in a chunked body"));
-        }
-        let size_text = line.trim_end().split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_text, 16)
-            .map_err(|_| std::io::Error::other(format!("bad chunk size {size_text:?}")))?;
-        if size == 0 {
-            // Trailers, then the empty line that ends the message.
-            loop {
-                line.clear();
-                if reader.read_line(&mut line)? == 0 || line.trim_end().is_empty() {
-                    return Ok(());
-                }
-            }
-        }
-        let mut chunk = vec![0u8; size + 2];
-        reader.read_exact(&mut chunk)?;
-    }
-}
-
 /// utime + stime of a process, in clock ticks.
 fn cpu_ticks(pid: u32) -> Result<u64, String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -560,21 +453,6 @@ fn ticks_per_second() -> f64 {
         .ok()
         .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
         .unwrap_or(100.0)
-}
-
-/// Peak (VmHWM) and current (VmRSS) resident memory, in MB.
-fn rss_mb(pid: u32) -> Result<(f64, f64), String> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .map_err(|e| format!("/proc/{pid}/status: {e}"))?;
-    let kb = |key: &str| -> f64 {
-        status
-            .lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    Ok((kb("VmHWM:") / 1024.0, kb("VmRSS:") / 1024.0))
 }
 
 fn markdown(report: &Report) -> String {
