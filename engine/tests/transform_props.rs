@@ -44,8 +44,7 @@ fn percent_encode(x: &[u8]) -> Vec<u8> {
 
 /// RFC 4648 standard base64 with `=` padding.
 fn base64_encode(x: &[u8]) -> Vec<u8> {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = Vec::new();
     for chunk in x.chunks(3) {
         let n = chunk
