@@ -25,7 +25,13 @@ fuzz_target!(|data: &[u8]| {
     let mut content_type = b"multipart/form-data; boundary=".to_vec();
     content_type.extend_from_slice(boundary);
     let limits = limits(k.max_args, 64, k.max_parts);
-    let body = body::parse(Some(&content_type), raw.to_vec(), k.truncated, &limits, None);
+    let body = body::parse(
+        Some(&content_type),
+        raw.to_vec(),
+        k.truncated,
+        &limits,
+        None,
+    );
     assert_eq!(body.processor, Processor::Multipart);
     assert!(body.files.len() <= limits.max_parts);
 });

@@ -21,7 +21,13 @@ fuzz_target!(|data: &[u8]| {
     };
     let raw = u.take_rest().to_vec();
     let limits = limits(k.max_args, k.max_depth, 64);
-    let body = body::parse(Some(b"application/x-www-form-urlencoded"), raw, k.truncated, &limits, None);
+    let body = body::parse(
+        Some(b"application/x-www-form-urlencoded"),
+        raw,
+        k.truncated,
+        &limits,
+        None,
+    );
     assert_eq!(body.processor, Processor::UrlEncoded);
     assert!(body.args.len() <= limits.max_args);
 });
