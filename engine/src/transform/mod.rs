@@ -124,6 +124,22 @@ impl Transform {
         }
     }
 
+    /// The most bytes this step returns for an input of `len` bytes: the
+    /// bound each module's docs state, checked by
+    /// `engine/tests/transform_props.rs` and the `transforms` fuzz target.
+    /// Decoders and filters never grow a value; hexEncode doubles it;
+    /// utf8toUnicode at most triples it (a 2-byte character becomes
+    /// `%uHHHH`); length and sha1 return at most 20 bytes whatever the input
+    /// (`usize::MAX` has 20 decimal digits; a SHA-1 digest is 20 bytes).
+    pub fn max_output_len(self, len: usize) -> usize {
+        match self {
+            Transform::HexEncode => len.saturating_mul(2),
+            Transform::Utf8ToUnicode => len.saturating_mul(3),
+            Transform::Length | Transform::Sha1 => 20,
+            _ => len,
+        }
+    }
+
     /// Applies this step.
     pub fn apply(self, input: &[u8]) -> Cow<'_, [u8]> {
         match self {

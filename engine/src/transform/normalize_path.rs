@@ -24,11 +24,16 @@ pub fn normalize(input: &[u8], backslash: bool) -> Cow<'_, [u8]> {
             b"" => trailing = true,
             b"." => trailing = true,
             b".." => {
-                trailing = true;
                 if stack.last().is_some_and(|s| *s != b"..") {
                     stack.pop();
+                    trailing = true;
                 } else if !absolute {
+                    // A `..` kept as a segment is not a trailing slash:
+                    // `..` stays `..` (it became `../`, longer than the
+                    // input, against the bound; found by fuzz/transforms).
                     stack.push(seg);
+                } else {
+                    trailing = true;
                 }
             }
             _ => stack.push(seg),
@@ -51,5 +56,19 @@ pub fn normalize(input: &[u8], backslash: bool) -> Cow<'_, [u8]> {
         Cow::Borrowed(input)
     } else {
         Cow::Owned(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_dotdot_gets_no_trailing_slash() {
+        assert_eq!(apply(b"..").as_ref(), b"..");
+        assert_eq!(apply(b"../..").as_ref(), b"../..");
+        assert_eq!(apply(b"../a/..").as_ref(), b"../");
+        assert_eq!(apply(b"/a/..").as_ref(), b"/");
+        assert_eq!(apply(b"a/b/..").as_ref(), b"a/");
     }
 }

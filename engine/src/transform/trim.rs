@@ -16,5 +16,31 @@ pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
         .iter()
         .rposition(|b| !is_space(b))
         .map_or(start, |i| i + 1);
-    Cow::Borrowed(&input[start..end.max(start)])
+    let trimmed = &input[start..end.max(start)];
+    // A changed value must come back Owned: `apply_chain` and multiMatch
+    // keep a step's result only when it is Owned (the module contract), so
+    // a Borrowed sub-slice made `t:trim` a silent no-op in every chain.
+    // Found by the `transforms` fuzz target.
+    if trimmed.len() == input.len() {
+        Cow::Borrowed(input)
+    } else {
+        Cow::Owned(trimmed.to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transform::{apply_chain, Transform};
+
+    #[test]
+    fn trimmed_value_is_owned_so_chains_keep_it() {
+        assert!(matches!(apply(b" a "), Cow::Owned(ref v) if v == b"a"));
+        assert!(matches!(apply(b"a"), Cow::Borrowed(b"a")));
+        assert_eq!(apply_chain(&[Transform::Trim], b"\x0c x \t").as_ref(), b"x");
+        assert_eq!(
+            apply_chain(&[Transform::Trim, Transform::Trim], b"\x0c\x05\x82").as_ref(),
+            b"\x05\x82"
+        );
+    }
 }
