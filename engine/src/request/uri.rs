@@ -48,10 +48,8 @@ pub fn parse(uri: &[u8]) -> UriParts {
 
 /// `http://host:80/a/b` → `/a/b`; `http://host` → `/`. Origin-form is returned as is.
 fn strip_scheme_and_authority(path: &[u8]) -> &[u8] {
-    let lower = path
-        .get(..8)
-        .map(<[u8]>::to_ascii_lowercase)
-        .unwrap_or_default();
+    // Up to 8 bytes: `http://` alone is 7 (a fixed 8-byte slice missed it).
+    let lower = path[..path.len().min(8)].to_ascii_lowercase();
     let scheme_len = if lower.starts_with(b"http://") {
         7
     } else if lower.starts_with(b"https://") {
