@@ -8,7 +8,7 @@
 //! byte; Envoy's stderr, kept in a file, is where Palisade's `palisade-verdict` lines land.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -374,7 +374,8 @@ impl Drop for Gateway {
     }
 }
 
-fn render(template: &str, values: &[(&str, String)]) -> String {
+/// `template` with each `{{NAME}}` replaced by its value.
+pub fn render(template: &str, values: &[(&str, String)]) -> String {
     values
         .iter()
         .fold(template.to_string(), |text, (key, value)| {
@@ -497,7 +498,7 @@ pub struct Response {
 impl Response {
     /// Reads one response; `head` says it answers a HEAD request, whose
     /// Content-Length describes a body that is not sent.
-    pub(crate) fn read(reader: &mut BufReader<TcpStream>, head: bool) -> Result<Response, String> {
+    pub fn read<R: BufRead>(reader: &mut R, head: bool) -> Result<Response, String> {
         let mut status_line = String::new();
         reader
             .read_line(&mut status_line)
@@ -565,7 +566,7 @@ impl Response {
     }
 }
 
-fn read_chunked(reader: &mut BufReader<TcpStream>) -> Result<Vec<u8>, String> {
+fn read_chunked<R: BufRead>(reader: &mut R) -> Result<Vec<u8>, String> {
     let mut body = Vec::new();
     loop {
         let mut size_line = String::new();
