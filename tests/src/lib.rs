@@ -383,6 +383,42 @@ pub fn render(template: &str, values: &[(&str, String)]) -> String {
         })
 }
 
+/// Writes a throwaway self-signed certificate for `localhost` and 127.0.0.1
+/// (`cert.pem`, `key.pem`, P-256) into `dir` with openssl.
+pub fn self_signed_cert(dir: &Path) -> Result<(), String> {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ])
+        .output()
+        .map_err(|e| format!("cannot run openssl (Debian package `openssl`): {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "openssl failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
 /// `s` as a JSON (and so YAML double-quoted) string literal.
 pub fn json_string(s: &str) -> String {
     serde_json::Value::String(s.to_string()).to_string()

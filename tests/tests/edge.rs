@@ -9,46 +9,21 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use palisade_e2e::{json_string, tail, wasm_path, workspace_root, Gateway, Launch, LaunchOptions};
+use palisade_e2e::{
+    json_string, self_signed_cert, tail, wasm_path, workspace_root, Gateway, Launch, LaunchOptions,
+};
 
 const UPSTREAM: &str = env!("CARGO_BIN_EXE_palisade-upstream");
 
 /// `<script>alert(1)</script>`, URL-encoded.
 const ATTACK: &str = "/?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E";
 
-/// A fresh directory with a self-signed certificate for `localhost` and
-/// 127.0.0.1 (`cert.pem`, `key.pem`). Removed by the caller.
+/// A fresh directory with a self-signed certificate (`cert.pem`, `key.pem`).
+/// Removed by the caller.
 fn make_cert() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("palisade-edge-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let out = Command::new("openssl")
-        .current_dir(&dir)
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "key.pem",
-            "-out",
-            "cert.pem",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        ])
-        .output()
-        .expect("openssl (Debian package `openssl`) must be installed");
-    assert!(
-        out.status.success(),
-        "openssl failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    self_signed_cert(&dir).unwrap();
     dir
 }
 
@@ -162,7 +137,12 @@ fn tls_edge_serves_h1_and_h2_blocks_attacks_and_logs_json() {
 
     // Ordinary HTTPS traffic over both protocols reaches the upstream.
     let h1 = curl(gw.port, &certs, "--http1.1", "/search?q=fish");
-    assert_eq!((h1.status, h1.version.as_str()), (200, "1.1"), "{}", h1.body);
+    assert_eq!(
+        (h1.status, h1.version.as_str()),
+        (200, "1.1"),
+        "{}",
+        h1.body
+    );
     assert!(h1.body.contains("\"upstream\":\"ok\""), "{}", h1.body);
     let h2 = curl(gw.port, &certs, "--http2", "/search?q=fish");
     assert_eq!((h2.status, h2.version.as_str()), (200, "2"), "{}", h2.body);
@@ -203,7 +183,9 @@ fn tls_edge_serves_h1_and_h2_blocks_attacks_and_logs_json() {
         );
         assert_eq!(entry["path"], ATTACK, "{entry}");
         // And Palisade's own verdict line for the same request.
-        let verdict = gw.verdict(id).unwrap_or_else(|| panic!("no verdict for {id}"));
+        let verdict = gw
+            .verdict(id)
+            .unwrap_or_else(|| panic!("no verdict for {id}"));
         assert_eq!(verdict["event"], "blocked", "{verdict}");
     }
     // The passed requests were logged as answered by the upstream.
