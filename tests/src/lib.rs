@@ -8,7 +8,7 @@
 //! byte; Envoy's stderr, kept in a file, is where Palisade's `palisade-verdict` lines land.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -155,6 +155,16 @@ pub struct Gateway {
     dir: PathBuf,
 }
 
+/// Extra inputs for [`Gateway::launch_with_options`].
+#[derive(Clone, Debug, Default)]
+pub struct LaunchOptions {
+    /// `{{NAME}}` placeholders and their values, inserted verbatim (quote
+    /// paths with [`json_string`]).
+    pub values: Vec<(String, String)>,
+    /// Arguments appended to Envoy's command line.
+    pub args: Vec<String>,
+}
+
 /// What [`Gateway::launch`] saw: a gateway serving traffic, or Envoy exiting
 /// during start-up with its log.
 pub enum Launch {
@@ -191,6 +201,25 @@ impl Gateway {
         upstream_bin: &str,
         plugin_config: &str,
     ) -> Result<Launch, String> {
+        Self::launch_with_options(
+            template_path,
+            wasm,
+            upstream_bin,
+            plugin_config,
+            &LaunchOptions::default(),
+        )
+    }
+
+    /// [`Gateway::launch_with`] plus template placeholders beyond the
+    /// standard ones (certificate paths, an access log) and extra Envoy
+    /// arguments (the edge gateway tests flush the access log quickly).
+    pub fn launch_with_options(
+        template_path: &Path,
+        wasm: &Path,
+        upstream_bin: &str,
+        plugin_config: &str,
+        options: &LaunchOptions,
+    ) -> Result<Launch, String> {
         let envoy = envoy_binary()?;
         let upstream = start_upstream(Path::new(upstream_bin))?;
         let port = free_port()?;
@@ -202,16 +231,15 @@ impl Gateway {
         let log_path = dir.join("envoy.log");
         let template = fs::read_to_string(template_path)
             .map_err(|e| format!("cannot read {}: {e}", template_path.display()))?;
-        let rendered = render(
-            &template,
-            &[
-                ("LISTEN_PORT", port.to_string()),
-                ("ADMIN_PORT", admin_port.to_string()),
-                ("UPSTREAM_PORT", upstream.port.to_string()),
-                ("WASM_PATH", json_string(&wasm.to_string_lossy())),
-                ("PLUGIN_CONFIG", json_string(plugin_config)),
-            ],
-        );
+        let mut values = vec![
+            ("LISTEN_PORT", port.to_string()),
+            ("ADMIN_PORT", admin_port.to_string()),
+            ("UPSTREAM_PORT", upstream.port.to_string()),
+            ("WASM_PATH", json_string(&wasm.to_string_lossy())),
+            ("PLUGIN_CONFIG", json_string(plugin_config)),
+        ];
+        values.extend(options.values.iter().map(|(k, v)| (k.as_str(), v.clone())));
+        let rendered = render(&template, &values);
         fs::write(&bootstrap, rendered)
             .map_err(|e| format!("cannot write {}: {e}", bootstrap.display()))?;
         let log_file = fs::File::create(&log_path)
@@ -222,6 +250,7 @@ impl Gateway {
             .args(["--concurrency", "1", "--base-id"])
             .arg(base_id.to_string())
             .args(["--log-level", "warn", "--component-log-level", "wasm:info"])
+            .args(&options.args)
             // Envoy's stderr rather than --log-path: the file sink is
             // flushed only every few seconds, stderr at once.
             .stdout(Stdio::null())
@@ -272,6 +301,11 @@ impl Gateway {
     /// Envoy's log file (stderr), where `palisade-verdict` lines land.
     pub fn log_path(&self) -> &Path {
         &self.log_path
+    }
+
+    /// The directory holding the rendered bootstrap and Envoy's log.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Envoy's log so far.
@@ -340,7 +374,8 @@ impl Drop for Gateway {
     }
 }
 
-fn render(template: &str, values: &[(&str, String)]) -> String {
+/// `template` with each `{{NAME}}` replaced by its value.
+pub fn render(template: &str, values: &[(&str, String)]) -> String {
     values
         .iter()
         .fold(template.to_string(), |text, (key, value)| {
@@ -348,8 +383,44 @@ fn render(template: &str, values: &[(&str, String)]) -> String {
         })
 }
 
+/// Writes a throwaway self-signed certificate for `localhost` and 127.0.0.1
+/// (`cert.pem`, `key.pem`, P-256) into `dir` with openssl.
+pub fn self_signed_cert(dir: &Path) -> Result<(), String> {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ])
+        .output()
+        .map_err(|e| format!("cannot run openssl (Debian package `openssl`): {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "openssl failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
 /// `s` as a JSON (and so YAML double-quoted) string literal.
-fn json_string(s: &str) -> String {
+pub fn json_string(s: &str) -> String {
     serde_json::Value::String(s.to_string()).to_string()
 }
 
@@ -463,7 +534,7 @@ pub struct Response {
 impl Response {
     /// Reads one response; `head` says it answers a HEAD request, whose
     /// Content-Length describes a body that is not sent.
-    pub(crate) fn read(reader: &mut BufReader<TcpStream>, head: bool) -> Result<Response, String> {
+    pub fn read<R: BufRead>(reader: &mut R, head: bool) -> Result<Response, String> {
         let mut status_line = String::new();
         reader
             .read_line(&mut status_line)
@@ -531,7 +602,7 @@ impl Response {
     }
 }
 
-fn read_chunked(reader: &mut BufReader<TcpStream>) -> Result<Vec<u8>, String> {
+fn read_chunked<R: BufRead>(reader: &mut R) -> Result<Vec<u8>, String> {
     let mut body = Vec::new();
     loop {
         let mut size_line = String::new();
