@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use palisade_rules::check::{self, Level, Limits};
-use palisade_rules::{compile_native, compile_seclang, inline_tests, tune};
+use palisade_rules::{compile_native, compile_ruleset, explain, inline_tests, tune};
 
 #[derive(Parser)]
 #[command(
@@ -270,57 +270,18 @@ fn compile(
         eprintln!("error: give native rule paths, `--seclang` files, or both");
         return ExitCode::FAILURE;
     }
-    let source = native
-        .iter()
-        .chain(seclang)
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut spec = palisade_engine::RulesetSpec {
-        source: source.clone(),
-        ..Default::default()
+    let spec = match compile_ruleset(native, seclang, allow_unsupported) {
+        Ok((spec, messages)) => {
+            for m in &messages {
+                eprintln!("{m}");
+            }
+            spec
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::FAILURE;
+        }
     };
-    if !native.is_empty() {
-        match compile_native(native, &source) {
-            Ok((s, _)) => spec.rules = s.rules,
-            Err(errors) => {
-                eprintln!("{errors}");
-                return ExitCode::FAILURE;
-            }
-        }
-    }
-    if !seclang.is_empty() {
-        match compile_seclang(seclang, &source, allow_unsupported) {
-            Ok((s, report)) => {
-                for note in &report.notes {
-                    eprintln!("note: {note}");
-                }
-                for warning in &report.warnings {
-                    eprintln!("warning: {warning}");
-                }
-                // Markers count positions from the start of the rule list.
-                let offset = u32::try_from(spec.rules.len()).unwrap_or(u32::MAX);
-                spec.markers = s
-                    .markers
-                    .into_iter()
-                    .map(|mut m| {
-                        m.position = m.position.saturating_add(offset);
-                        m
-                    })
-                    .collect();
-                spec.rules.extend(s.rules);
-                spec.policy_vars = s.policy_vars;
-            }
-            Err(errors) => {
-                eprintln!("{errors}");
-                return ExitCode::FAILURE;
-            }
-        }
-    }
-    if let Err(e) = spec.compile() {
-        eprintln!("error: {e}");
-        return ExitCode::FAILURE;
-    }
     let artifact = spec.to_artifact();
     if let Err(e) = std::fs::write(output, &artifact) {
         eprintln!("error: cannot write {}: {e}", output.display());
