@@ -387,7 +387,9 @@ impl Engine {
 
     /// The name of an anomaly-score category.
     pub fn category_name(&self, id: crate::rule::CategoryId) -> &str {
-        self.categories.get(id.0 as usize).map_or("", String::as_str)
+        self.categories
+            .get(id.0 as usize)
+            .map_or("", String::as_str)
     }
 
     /// Does any enabled rule run in the body phase? If not, the filter need

@@ -236,7 +236,12 @@ pub fn compile_ruleset(
     }
     spec.compile().map_err(|e| {
         CompileErrors(vec![CompileError {
-            file: native.iter().chain(seclang).next().cloned().unwrap_or_default(),
+            file: native
+                .iter()
+                .chain(seclang)
+                .next()
+                .cloned()
+                .unwrap_or_default(),
             line: None,
             field: None,
             message: e.to_string(),

@@ -35,7 +35,9 @@ fn err(message: impl Into<String>) -> InputError {
 
 impl HttpRequest {
     fn has_header(&self, name: &str) -> bool {
-        self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+        self.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
     }
 }
 
@@ -332,7 +334,10 @@ pub fn from_curl(command: &str) -> Result<HttpRequest, InputError> {
     };
     let mut defaults = vec![
         ("Host", host.unwrap_or_default()),
-        ("User-Agent", user_agent.unwrap_or_else(|| "curl/8.5.0".to_string())),
+        (
+            "User-Agent",
+            user_agent.unwrap_or_else(|| "curl/8.5.0".to_string()),
+        ),
         ("Accept", "*/*".to_string()),
     ];
     if let Some(r) = referer {
@@ -342,7 +347,10 @@ pub fn from_curl(command: &str) -> Result<HttpRequest, InputError> {
         defaults.push(("Cookie", cookies.join("; ")));
     }
     if req.body.is_some() {
-        defaults.push(("Content-Type", "application/x-www-form-urlencoded".to_string()));
+        defaults.push((
+            "Content-Type",
+            "application/x-www-form-urlencoded".to_string(),
+        ));
     }
     let mut given: Vec<(String, Option<String>)> = Vec::new();
     for h in &headers {
@@ -459,7 +467,10 @@ pub fn from_har(text: &str, entry: usize) -> Result<HttpRequest, InputError> {
                     .filter_map(|p| {
                         Some((
                             p.get("name")?.as_str()?.to_string(),
-                            p.get("value").and_then(|v| v.as_str()).unwrap_or("").to_string(),
+                            p.get("value")
+                                .and_then(|v| v.as_str())
+                                .unwrap_or("")
+                                .to_string(),
                         ))
                     })
                     .collect()
@@ -508,7 +519,11 @@ pub fn from_har(text: &str, entry: usize) -> Result<HttpRequest, InputError> {
                             .filter_map(|p| {
                                 let name = p.get("name")?.as_str()?;
                                 let value = p.get("value").and_then(|v| v.as_str()).unwrap_or("");
-                                Some(format!("{}={}", percent_encode(name), percent_encode(value)))
+                                Some(format!(
+                                    "{}={}",
+                                    percent_encode(name),
+                                    percent_encode(value)
+                                ))
                             })
                             .collect::<Vec<_>>()
                     })
@@ -518,7 +533,8 @@ pub fn from_har(text: &str, entry: usize) -> Result<HttpRequest, InputError> {
         };
         if let Some(mime) = post.get("mimeType").and_then(serde_json::Value::as_str) {
             if !mime.is_empty() && !req.has_header("content-type") {
-                req.headers.push(("Content-Type".to_string(), mime.to_string()));
+                req.headers
+                    .push(("Content-Type".to_string(), mime.to_string()));
             }
         }
         req.body = (!body.is_empty()).then(|| body.into_bytes());
@@ -552,8 +568,9 @@ mod tests {
 
     #[test]
     fn raw_chunked() {
-        let r = from_raw(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
-            .unwrap();
+        let r =
+            from_raw(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+                .unwrap();
         assert_eq!(r.body.as_deref(), Some(&b"abc"[..]));
     }
 }

@@ -88,7 +88,10 @@ pub struct ConditionTrace {
 pub enum RuleStatus {
     NotInRuleset,
     /// The rule's paranoia level is above the policy's.
-    ParanoiaAbove { rule: u8, policy: u8 },
+    ParanoiaAbove {
+        rule: u8,
+        policy: u8,
+    },
     /// Disabled by the configuration's `disabled_rules` / `disabled_tags`.
     Disabled,
     /// Turned off for this request by an exclusion without targets.
@@ -313,7 +316,14 @@ fn condition_values(
                 .iter()
                 .find(|(_, e)| e.removes(target, &inst.name))
                 .map(|(i, _)| *i);
-            values.push(run(condition, chain, target, &inst.name, &inst.value, excluded));
+            values.push(run(
+                condition,
+                chain,
+                target,
+                &inst.name,
+                &inst.value,
+                excluded,
+            ));
         }
     }
     (values, dynamic)

@@ -151,9 +151,9 @@ fn phase_name(p: super::Phase) -> String {
 fn status_text(s: &RuleStatus) -> String {
     match s {
         RuleStatus::NotInRuleset => "not in the ruleset".to_string(),
-        RuleStatus::ParanoiaAbove { rule, policy } => format!(
-            "disabled: the rule is paranoia level {rule}, the policy runs level {policy}"
-        ),
+        RuleStatus::ParanoiaAbove { rule, policy } => {
+            format!("disabled: the rule is paranoia level {rule}, the policy runs level {policy}")
+        }
         RuleStatus::Disabled => "disabled by disabled_rules / disabled_tags".to_string(),
         RuleStatus::Excluded(i) => format!("turned off for this request by exclusions[{i}]"),
         RuleStatus::PhaseNotReached => {
@@ -179,7 +179,11 @@ fn trace_human(out: &mut String, t: &RuleTrace, color: bool) {
     let _ = writeln!(
         out,
         "  in the verdict: {}",
-        if t.matched { "matched" } else { "did not match" }
+        if t.matched {
+            "matched"
+        } else {
+            "did not match"
+        }
     );
     for (i, c) in t.conditions.iter().enumerate() {
         let transforms: Vec<&str> = c.transforms.iter().map(|t| t.name()).collect();
@@ -197,7 +201,10 @@ fn trace_human(out: &mut String, t: &RuleTrace, color: bool) {
             }
         );
         if c.values.is_empty() && c.dynamic.is_empty() {
-            let _ = writeln!(out, "    no value: the request has nothing these targets select");
+            let _ = writeln!(
+                out,
+                "    no value: the request has nothing these targets select"
+            );
         }
         for value in &c.values {
             let _ = writeln!(out, "    {}", value.variable);
@@ -211,7 +218,12 @@ fn trace_human(out: &mut String, t: &RuleTrace, color: bool) {
             );
         }
     }
-    if !t.matched && t.conditions.iter().all(|c| c.values.iter().any(|v| v.outcome.matches())) && t.status == RuleStatus::Enabled {
+    if !t.matched
+        && t.conditions
+            .iter()
+            .all(|c| c.values.iter().any(|v| v.outcome.matches()))
+        && t.status == RuleStatus::Enabled
+    {
         let _ = writeln!(
             out,
             "  note: every condition holds on some value here, yet the engine did not report the rule: an earlier rule may have skipped it (skipAfter, ctl) or ended inspection, or it does not log"

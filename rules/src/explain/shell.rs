@@ -82,7 +82,10 @@ pub fn split(line: &str) -> Result<Vec<String>, String> {
 }
 
 /// The inside of `$'...'`, up to and including the closing quote.
-fn ansi_c(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, word: &mut String) -> Result<(), String> {
+fn ansi_c(
+    chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
+    word: &mut String,
+) -> Result<(), String> {
     loop {
         match chars.next() {
             Some('\'') => return Ok(()),
