@@ -187,7 +187,8 @@ pub fn from_curl(command: &str) -> Result<HttpRequest, InputError> {
         words.next();
     }
     let mut method = None;
-    let mut url = None;
+    // An unknown option's value reads as a URL: options are checked first.
+    let mut urls: Vec<String> = Vec::new();
     let mut headers: Vec<String> = Vec::new();
     let mut data: Vec<String> = Vec::new();
     let mut cookies: Vec<String> = Vec::new();
@@ -238,11 +239,7 @@ pub fn from_curl(command: &str) -> Result<HttpRequest, InputError> {
     };
     while let Some(word) = words.next() {
         if !word.starts_with('-') || word == "-" {
-            if url.replace(word.clone()).is_some() {
-                return Err(err(format!(
-                    "curl command: more than one URL (`{word}`); explain reads one request"
-                )));
-            }
+            urls.push(word);
             continue;
         }
         // `-XPOST`, `-sSL`: a short option may carry its value or others.
@@ -302,13 +299,7 @@ pub fn from_curl(command: &str) -> Result<HttpRequest, InputError> {
                 "-e" | "--referer" => {
                     referer = Some(value.trim_end_matches(";auto").to_string());
                 }
-                _ => {
-                    if url.replace(value.clone()).is_some() {
-                        return Err(err(format!(
-                            "curl command: more than one URL (`{value}`); explain reads one request"
-                        )));
-                    }
-                }
+                _ => urls.push(value),
             }
         }
     }
@@ -318,8 +309,16 @@ pub fn from_curl(command: &str) -> Result<HttpRequest, InputError> {
             unknown.join(", ")
         )));
     }
-    let url = url.ok_or_else(|| err("curl command: no URL"))?;
-    let (host, mut uri) = split_url(&url);
+    let url = match urls.as_slice() {
+        [url] => url,
+        [] => return Err(err("curl command: no URL")),
+        [_, more, ..] => {
+            return Err(err(format!(
+                "curl command: more than one URL (`{more}`); explain reads one request"
+            )))
+        }
+    };
+    let (host, mut uri) = split_url(url);
     let body = data.join("&");
     let has_data = !data.is_empty();
     if get && has_data {
