@@ -542,6 +542,7 @@ pub fn from_har(text: &str, entry: usize) -> Result<HttpRequest, InputError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

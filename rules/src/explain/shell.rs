@@ -119,6 +119,7 @@ fn ansi_c(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::split;
 
