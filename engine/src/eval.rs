@@ -79,7 +79,8 @@ pub struct Exclusion {
 }
 
 impl Exclusion {
-    fn applies_to_request(&self, req: &Request) -> bool {
+    /// Does this exclusion apply to this request (path prefix and host)?
+    pub fn applies_to_request(&self, req: &Request) -> bool {
         if let Some(prefix) = &self.path_prefix {
             if !req.path_raw.starts_with(prefix) {
                 return false;
@@ -104,7 +105,8 @@ impl Exclusion {
         true
     }
 
-    fn applies_to_rule(&self, rule: &Rule) -> bool {
+    /// Does this exclusion apply to this rule (id, id range or tag)?
+    pub fn applies_to_rule(&self, rule: &Rule) -> bool {
         (self.rule_ids.is_empty() && self.tags.is_empty() && self.id_ranges.is_empty())
             || self.rule_ids.contains(&rule.id)
             || self
@@ -114,7 +116,8 @@ impl Exclusion {
             || rule.tags.iter().any(|t| self.tags.contains(t))
     }
 
-    fn removes(&self, target: &Target, name: &[u8]) -> bool {
+    /// Does this exclusion take the member `name` of `target` away?
+    pub fn removes(&self, target: &Target, name: &[u8]) -> bool {
         self.targets
             .iter()
             .any(|(c, sel)| *c == target.collection && sel.as_ref().is_none_or(|s| s.selects(name)))
@@ -363,6 +366,30 @@ impl Engine {
 
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// A rule by id, for tools that explain a verdict.
+    pub fn rule(&self, id: RuleId) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// The transform steps of an interned chain (empty for an unknown id).
+    pub fn chain(&self, id: ChainId) -> &[Transform] {
+        self.chains.get(id.0 as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether the rule runs at all under `policy` (paranoia, disabled ids
+    /// and tags); `None` when the ruleset has no such rule.
+    pub fn is_enabled(&self, policy: &Policy, id: RuleId) -> Option<bool> {
+        let index = self.rules.iter().position(|r| r.id == id)?;
+        Some(policy.enabled.get(index).copied().unwrap_or(false))
+    }
+
+    /// The name of an anomaly-score category.
+    pub fn category_name(&self, id: crate::rule::CategoryId) -> &str {
+        self.categories
+            .get(id.0 as usize)
+            .map_or("", String::as_str)
     }
 
     /// Does any enabled rule run in the body phase? If not, the filter need

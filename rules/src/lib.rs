@@ -6,6 +6,7 @@
 //! tests are run by [`inline_tests`].
 
 pub mod check;
+pub mod explain;
 pub mod inline_tests;
 pub mod native;
 pub mod seclang;
@@ -189,4 +190,62 @@ pub fn compile_seclang(
         }])
     })?;
     Ok((spec, report))
+}
+
+/// Compiles native rule files, then SecLang files, into one ruleset as
+/// `palisade compile` writes it (SecLang markers renumbered after the
+/// native rules). Returns the SecLang report's notes and warnings as text.
+///
+/// # Errors
+/// Every compile error found, or the engine's refusal of the whole set.
+pub fn compile_ruleset(
+    native: &[PathBuf],
+    seclang: &[PathBuf],
+    lenient: bool,
+) -> Result<(RulesetSpec, Vec<String>), CompileErrors> {
+    let source = native
+        .iter()
+        .chain(seclang)
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut spec = RulesetSpec {
+        source: source.clone(),
+        ..Default::default()
+    };
+    let mut messages = Vec::new();
+    if !native.is_empty() {
+        spec.rules = compile_native(native, &source)?.0.rules;
+    }
+    if !seclang.is_empty() {
+        let (s, report) = compile_seclang(seclang, &source, lenient)?;
+        messages.extend(report.notes.iter().map(|n| format!("note: {n}")));
+        messages.extend(report.warnings.iter().map(|w| format!("warning: {w}")));
+        // Markers count positions from the start of the rule list.
+        let offset = u32::try_from(spec.rules.len()).unwrap_or(u32::MAX);
+        spec.markers = s
+            .markers
+            .into_iter()
+            .map(|mut m| {
+                m.position = m.position.saturating_add(offset);
+                m
+            })
+            .collect();
+        spec.rules.extend(s.rules);
+        spec.policy_vars = s.policy_vars;
+    }
+    spec.compile().map_err(|e| {
+        CompileErrors(vec![CompileError {
+            file: native
+                .iter()
+                .chain(seclang)
+                .next()
+                .cloned()
+                .unwrap_or_default(),
+            line: None,
+            field: None,
+            message: e.to_string(),
+        }])
+    })?;
+    Ok((spec, messages))
 }

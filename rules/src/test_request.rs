@@ -111,20 +111,20 @@ impl TestRequest {
     /// # Errors
     /// A message when the headers are malformed.
     pub fn to_request(&self, limits: &BodyLimits) -> Result<Request, String> {
-        let headers = self
-            .header_list()?
-            .into_iter()
-            .map(|(n, v)| Header::new(n.into_bytes(), v.into_bytes()))
-            .collect();
-        let mut req = Request::new(
-            self.method().into_bytes(),
-            self.uri().into_bytes(),
-            &b"HTTP/1.1"[..],
-            headers,
-        );
+        let mut req = request_head(&self.method(), &self.uri(), &self.header_list()?);
         if let Some(body) = &self.body {
             req.attach_body(body.as_bytes().to_vec(), false, limits);
         }
         Ok(req)
     }
+}
+
+/// The engine's request for a method, target and header list, without a
+/// body (attach it with [`Request::attach_body`] before the body phase).
+pub fn request_head(method: &str, uri: &str, headers: &[(String, String)]) -> Request {
+    let headers = headers
+        .iter()
+        .map(|(n, v)| Header::new(n.as_bytes(), v.as_bytes()))
+        .collect();
+    Request::new(method.as_bytes(), uri.as_bytes(), &b"HTTP/1.1"[..], headers)
 }

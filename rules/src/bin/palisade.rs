@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use palisade_rules::check::{self, Level, Limits};
-use palisade_rules::{compile_native, compile_seclang, inline_tests, tune};
+use palisade_rules::{compile_native, compile_ruleset, explain, inline_tests, tune};
 
 #[derive(Parser)]
 #[command(
@@ -109,6 +109,72 @@ enum Command {
         #[arg(long, default_value_t = 10_000)]
         first_id: u32,
     },
+    /// Explain why a request is blocked or passes: the decision and score,
+    /// and for each rule that matched (in evaluation order) the variable,
+    /// the value after every transform step, the matched fragment and the
+    /// running anomaly score. `--rule ID` traces one rule condition by
+    /// condition, value by value, also when it did not match.
+    ///
+    /// The request comes from exactly one of `--raw`, `--curl`, `--har`.
+    /// Rules: native paths and/or `--seclang` files (as `palisade compile`),
+    /// or `--ruleset` artifact; with none, the built-in rules of this source
+    /// tree. `--config` is the plugin configuration (paranoia, threshold,
+    /// exclusions, body limits), default when absent.
+    ///
+    /// Examples:
+    ///
+    ///   palisade explain --raw req.http
+    ///
+    ///   palisade explain --curl "curl -X POST -H 'Content-Type: application/json' -d '{\"q\":\"1 or 1=1\"}' 'http://shop/search?id=1'"
+    ///
+    ///   palisade explain --har export.har --entry 3 --rule 107100
+    ///
+    ///   palisade explain --seclang crs/crs-setup.conf crs/rules/*.conf --config plugin-config.json --raw req.http --format json
+    #[command(verbatim_doc_comment)]
+    Explain {
+        /// Native rule files or directories of `*.yaml`.
+        paths: Vec<PathBuf>,
+        /// SecLang files, compiled in the order given (as `palisade compile`).
+        #[arg(long, num_args = 1..)]
+        seclang: Vec<PathBuf>,
+        /// A compiled ruleset artifact (`palisade compile -o`), instead of rule files.
+        #[arg(long, conflicts_with_all = ["paths", "seclang"])]
+        ruleset: Option<PathBuf>,
+        /// Plugin configuration JSON (paranoia_level, exclusions, request_body...).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// A raw HTTP/1.1 request: request line, headers, blank line, body.
+        #[arg(long, group = "input")]
+        raw: Option<PathBuf>,
+        /// A curl command line (one argument; `@FILE` reads it from a file).
+        /// Understands -X, -H, -d/--data/--data-raw/--data-binary/--data-urlencode
+        /// (with @file), -G, -b, -A, -e and the URL; other options are refused.
+        #[arg(long, group = "input", allow_hyphen_values = true)]
+        curl: Option<String>,
+        /// A HAR file (browser devtools export); see `--entry`.
+        #[arg(long, group = "input")]
+        har: Option<PathBuf>,
+        /// Which of the HAR's `log.entries` to explain, from 0.
+        #[arg(long, default_value_t = 0, requires = "har")]
+        entry: usize,
+        /// Trace this rule: each condition, each value, each transform step
+        /// and the operator's result; says when the rule is disabled.
+        #[arg(long)]
+        rule: Option<u32>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Human)]
+        format: ExplainFormat,
+        /// No ANSI colour (the default when stdout is not a terminal); the
+        /// matched fragment is shown between « ».
+        #[arg(long)]
+        no_color: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExplainFormat {
+    Human,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -190,6 +256,137 @@ fn main() -> ExitCode {
             format,
             first_id,
         } => run_tune(&logfiles, min_count, format, first_id),
+        Command::Explain {
+            paths,
+            seclang,
+            ruleset,
+            config,
+            raw,
+            curl,
+            har,
+            entry,
+            rule,
+            format,
+            no_color,
+        } => {
+            let input = match (raw, curl, har) {
+                (Some(p), _, _) => ExplainInput::Raw(p),
+                (_, Some(c), _) => ExplainInput::Curl(c),
+                (_, _, Some(p)) => ExplainInput::Har(p, entry),
+                _ => {
+                    eprintln!("error: give the request with --raw, --curl or --har");
+                    return ExitCode::FAILURE;
+                }
+            };
+            run_explain(
+                &paths,
+                &seclang,
+                ruleset.as_deref(),
+                config.as_deref(),
+                &input,
+                rule,
+                format,
+                no_color,
+            )
+        }
+    }
+}
+
+enum ExplainInput {
+    Raw(PathBuf),
+    Curl(String),
+    Har(PathBuf, usize),
+}
+
+fn read(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_explain(
+    native: &[PathBuf],
+    seclang: &[PathBuf],
+    ruleset: Option<&std::path::Path>,
+    config: Option<&std::path::Path>,
+    input: &ExplainInput,
+    rule: Option<u32>,
+    format: ExplainFormat,
+    no_color: bool,
+) -> ExitCode {
+    let request = match input {
+        ExplainInput::Raw(p) => {
+            read(p).and_then(|b| explain::input::from_raw(&b).map_err(|e| e.to_string()))
+        }
+        ExplainInput::Curl(c) => match c.strip_prefix('@') {
+            Some(file) => {
+                read(std::path::Path::new(file)).map(|b| String::from_utf8_lossy(&b).into_owned())
+            }
+            None => Ok(c.clone()),
+        }
+        .and_then(|c| explain::input::from_curl(&c).map_err(|e| e.to_string())),
+        ExplainInput::Har(p, n) => read(p).and_then(|b| {
+            explain::input::from_har(&String::from_utf8_lossy(&b), *n).map_err(|e| e.to_string())
+        }),
+    };
+    let request = match request {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let artifact = match ruleset {
+        Some(path) => match read(path) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => {
+            let builtin = [palisade_rules::builtin_dir()];
+            let native = if native.is_empty() && seclang.is_empty() {
+                &builtin[..]
+            } else {
+                native
+            };
+            match compile_ruleset(native, seclang, false) {
+                Ok((spec, _)) => spec.to_artifact(),
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
+    let config_json = match config.map(read).transpose() {
+        Ok(c) => c.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let settings = match palisade_engine::config::load(&config_json, &artifact) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: configuration: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let explanation = explain::explain(&settings, &request, rule.map(palisade_engine::RuleId));
+    match format {
+        ExplainFormat::Human => {
+            use std::io::IsTerminal;
+            let color = !no_color
+                && std::env::var_os("NO_COLOR").is_none()
+                && std::io::stdout().is_terminal();
+            print!("{}", explain::render::human(&explanation, color));
+        }
+        ExplainFormat::Json => println!("{:#}", explain::render::json(&explanation)),
+    }
+    match &explanation.rule {
+        Some(t) if t.status == explain::RuleStatus::NotInRuleset => ExitCode::FAILURE,
+        _ => ExitCode::SUCCESS,
     }
 }
 
@@ -270,57 +467,18 @@ fn compile(
         eprintln!("error: give native rule paths, `--seclang` files, or both");
         return ExitCode::FAILURE;
     }
-    let source = native
-        .iter()
-        .chain(seclang)
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut spec = palisade_engine::RulesetSpec {
-        source: source.clone(),
-        ..Default::default()
+    let spec = match compile_ruleset(native, seclang, allow_unsupported) {
+        Ok((spec, messages)) => {
+            for m in &messages {
+                eprintln!("{m}");
+            }
+            spec
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::FAILURE;
+        }
     };
-    if !native.is_empty() {
-        match compile_native(native, &source) {
-            Ok((s, _)) => spec.rules = s.rules,
-            Err(errors) => {
-                eprintln!("{errors}");
-                return ExitCode::FAILURE;
-            }
-        }
-    }
-    if !seclang.is_empty() {
-        match compile_seclang(seclang, &source, allow_unsupported) {
-            Ok((s, report)) => {
-                for note in &report.notes {
-                    eprintln!("note: {note}");
-                }
-                for warning in &report.warnings {
-                    eprintln!("warning: {warning}");
-                }
-                // Markers count positions from the start of the rule list.
-                let offset = u32::try_from(spec.rules.len()).unwrap_or(u32::MAX);
-                spec.markers = s
-                    .markers
-                    .into_iter()
-                    .map(|mut m| {
-                        m.position = m.position.saturating_add(offset);
-                        m
-                    })
-                    .collect();
-                spec.rules.extend(s.rules);
-                spec.policy_vars = s.policy_vars;
-            }
-            Err(errors) => {
-                eprintln!("{errors}");
-                return ExitCode::FAILURE;
-            }
-        }
-    }
-    if let Err(e) = spec.compile() {
-        eprintln!("error: {e}");
-        return ExitCode::FAILURE;
-    }
     let artifact = spec.to_artifact();
     if let Err(e) = std::fs::write(output, &artifact) {
         eprintln!("error: cannot write {}: {e}", output.display());
