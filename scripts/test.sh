@@ -12,3 +12,6 @@ scripts/setup.sh
 cargo build --release --target wasm32-wasip1 -p palisade-filter
 cargo run --quiet -p palisade-rules --bin palisade -- test --require-tests rules/builtin
 cargo test --workspace --no-fail-fast
+
+# The same end-to-end tests on the oldest Envoy we claim (about a minute).
+scripts/envoy-compat.sh
