@@ -43,6 +43,10 @@ enum Command {
         /// Where to write the artifact.
         #[arg(short, long)]
         output: PathBuf,
+        /// Summary format (rules per phase and paranoia level, automata
+        /// sizes, warnings, compile time).
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Human)]
+        format: ExplainFormat,
     },
     /// Run the inline `tests:` of rule files; exits non-zero on any failure.
     ///
@@ -198,7 +202,8 @@ fn main() -> ExitCode {
             seclang,
             allow_unsupported,
             output,
-        } => compile(&paths, &seclang, allow_unsupported, &output),
+            format,
+        } => compile(&paths, &seclang, allow_unsupported, &output, format),
         Command::Test {
             paths,
             rule,
@@ -462,33 +467,106 @@ fn compile(
     seclang: &[PathBuf],
     allow_unsupported: bool,
     output: &std::path::Path,
+    format: ExplainFormat,
 ) -> ExitCode {
     if native.is_empty() && seclang.is_empty() {
         eprintln!("error: give native rule paths, `--seclang` files, or both");
         return ExitCode::FAILURE;
     }
-    let spec = match compile_ruleset(native, seclang, allow_unsupported) {
-        Ok((spec, messages)) => {
-            for m in &messages {
-                eprintln!("{m}");
-            }
-            spec
-        }
+    let started = std::time::Instant::now();
+    let progress = Progress::start();
+    let compiled =
+        palisade_rules::compile_ruleset_engine(native, seclang, allow_unsupported, &|stage| {
+            progress.stage(stage)
+        });
+    progress.finish();
+    let (spec, engine, messages) = match compiled {
+        Ok(c) => c,
         Err(errors) => {
             eprintln!("{errors}");
             return ExitCode::FAILURE;
         }
     };
+    for m in &messages {
+        eprintln!("{m}");
+    }
     let artifact = spec.to_artifact();
     if let Err(e) = std::fs::write(output, &artifact) {
         eprintln!("error: cannot write {}: {e}", output.display());
         return ExitCode::FAILURE;
     }
-    println!(
-        "{} rules → {} ({} bytes)",
-        spec.rules.len(),
-        output.display(),
-        artifact.len()
-    );
+    let mut summary = palisade_rules::summary::Summary::new(&spec, &engine);
+    summary.artifact_bytes = artifact.len();
+    summary.messages = messages;
+    summary.elapsed = started.elapsed();
+    let output = output.display().to_string();
+    match format {
+        ExplainFormat::Human => print!("{}", summary.human(&output)),
+        ExplainFormat::Json => println!("{:#}", summary.json(&output)),
+    }
     ExitCode::SUCCESS
+}
+
+/// A one-line spinner on stderr (stage and elapsed time) while a compile
+/// runs, only when stderr is a terminal: logs and pipes get nothing. A
+/// thread and `\r`, not a progress-bar crate: the compiler reports stages,
+/// not fractions, so there is no bar to draw.
+struct Progress {
+    stage: std::sync::Arc<std::sync::Mutex<String>>,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start() -> Progress {
+        use std::io::{IsTerminal, Write};
+        let stage = std::sync::Arc::new(std::sync::Mutex::new(String::from("reading")));
+        if !std::io::stderr().is_terminal() {
+            return Progress {
+                stage,
+                stop: None,
+                thread: None,
+            };
+        }
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let shown = std::sync::Arc::clone(&stage);
+        let thread = std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let frames = ['|', '/', '-', '\\'];
+            let mut n = 0;
+            // Wait a little first: quick compiles print nothing.
+            let tick = std::time::Duration::from_millis(150);
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
+                let stage = shown.lock().map(|s| s.clone()).unwrap_or_default();
+                eprint!(
+                    "\r\x1b[2K{} compiling: {stage} ({:.1} s)",
+                    frames[n % frames.len()],
+                    started.elapsed().as_secs_f32()
+                );
+                let _ = std::io::stderr().flush();
+                n += 1;
+            }
+            if n > 0 {
+                eprint!("\r\x1b[2K");
+            }
+        });
+        Progress {
+            stage,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    fn stage(&self, name: &str) {
+        if let Ok(mut s) = self.stage.lock() {
+            *s = name.to_string();
+        }
+    }
+
+    fn finish(mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
