@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod explain;
+pub mod ftw;
 pub mod inline_tests;
 pub mod native;
 pub mod seclang;
