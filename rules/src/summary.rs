@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use palisade_engine::operator::Operator;
+use palisade_engine::operator::{Operator, OperatorSpec};
 use palisade_engine::{Engine, Phase, RuleId, RulesetSpec};
 
 /// Counts and sizes of one compiled ruleset.
@@ -22,7 +22,7 @@ pub struct Summary {
     pub phases: BTreeMap<Phase, usize>,
     /// Rules per paranoia level.
     pub paranoia: BTreeMap<u8, usize>,
-    /// Conditions per operator name (`rx`, `pm`, ...).
+    /// Conditions per operator, by its SecLang name (`rx`, `pm`, `eq`, ...).
     pub operators: BTreeMap<String, usize>,
     /// `rx` conditions and the heap bytes of their automata.
     pub regexes: usize,
@@ -52,15 +52,21 @@ impl Summary {
         for rule in &spec.rules {
             *s.phases.entry(rule.phase).or_default() += 1;
             *s.paranoia.entry(rule.paranoia).or_default() += 1;
+            let operators =
+                std::iter::once(&rule.operator).chain(rule.chained.iter().map(|c| &c.operator));
+            for op in operators {
+                // A macro operator counts under its own name (`eq`, `rx`).
+                let name = match op {
+                    OperatorSpec::Macro { name, .. } => name.clone(),
+                    other => other.name().to_string(),
+                };
+                *s.operators.entry(name).or_default() += 1;
+            }
         }
         for rule in engine.rules() {
             for condition in &rule.conditions {
                 s.conditions += 1;
-                let op = &condition.operator;
-                *s.operators
-                    .entry(crate::explain::operator_name(op).to_string())
-                    .or_default() += 1;
-                match op {
+                match &condition.operator {
                     Operator::Rx(rx) => {
                         let bytes = rx.memory_usage();
                         s.regexes += 1;
