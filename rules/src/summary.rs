@@ -71,7 +71,7 @@ impl Summary {
                         let bytes = rx.memory_usage();
                         s.regexes += 1;
                         s.regex_bytes += bytes;
-                        if s.largest_regex.map_or(true, |(_, b)| bytes > b) {
+                        if s.largest_regex.is_none_or(|(_, b)| bytes > b) {
                             s.largest_regex = Some((rule.id, bytes));
                         }
                     }

@@ -16,14 +16,13 @@ use super::format::Input;
 /// # Errors
 /// When `encoded_request` is not base64.
 pub fn request_bytes(input: &Input, extra: &str, cookies: &str) -> Result<Vec<u8>, String> {
-    let id_header = extra;
     if let Some(encoded) = &input.encoded_request {
         // Files wrap long base64 over several lines.
         let compact: String = encoded.chars().filter(|c| !c.is_whitespace()).collect();
         let raw = base64::engine::general_purpose::STANDARD
             .decode(compact)
             .map_err(|e| format!("encoded_request is not base64: {e}"))?;
-        return Ok(inject_after_request_line(&raw, id_header.as_bytes()));
+        return Ok(inject_after_request_line(&raw, extra.as_bytes()));
     }
     let method = input.method.as_deref().unwrap_or("GET");
     let uri = input.uri.as_deref().unwrap_or("/");
@@ -33,7 +32,7 @@ pub fn request_bytes(input: &Input, extra: &str, cookies: &str) -> Result<Vec<u8
     } else {
         format!("{method} {uri} {version}\r\n")
     };
-    head.push_str(&id_header);
+    head.push_str(extra);
     let has = |name: &str| {
         input
             .headers
