@@ -10,6 +10,83 @@ use palisade_engine::RulesetSpec;
 
 use crate::native::CompiledFile;
 
+/// Rule ids a test expected to match, expected not to match, and matched.
+/// Shared by inline tests and go-ftw files ([`crate::ftw`]). Displays as
+/// `expected [942100], matched [942100, 949110]: missing -, unexpected +949110`
+/// (`not expected [...]` is shown when the test forbids ids).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IdDiff {
+    pub expected: Vec<u32>,
+    pub forbidden: Vec<u32>,
+    pub matched: Vec<u32>,
+}
+
+impl IdDiff {
+    /// Expected ids that did not match.
+    pub fn missing(&self) -> Vec<u32> {
+        let mut ids: Vec<u32> = self
+            .expected
+            .iter()
+            .filter(|id| !self.matched.contains(id))
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// Forbidden ids that matched.
+    pub fn unexpected(&self) -> Vec<u32> {
+        let mut ids: Vec<u32> = self
+            .forbidden
+            .iter()
+            .filter(|id| self.matched.contains(id))
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    pub fn passed(&self) -> bool {
+        self.missing().is_empty() && self.unexpected().is_empty()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "expected": self.expected,
+            "not_expected": self.forbidden,
+            "matched": self.matched,
+            "missing": self.missing(),
+            "unexpected": self.unexpected(),
+        })
+    }
+}
+
+impl std::fmt::Display for IdDiff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |ids: &[u32]| {
+            let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+            format!("[{}]", ids.join(", "))
+        };
+        let signed = |sign: &str, ids: Vec<u32>| {
+            let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+            format!("{sign}{}", ids.join(&format!(" {sign}")))
+        };
+        write!(f, "expected {}", list(&self.expected))?;
+        if !self.forbidden.is_empty() {
+            write!(f, ", not expected {}", list(&self.forbidden))?;
+        }
+        write!(
+            f,
+            ", matched {}: missing {}, unexpected {}",
+            list(&self.matched),
+            signed("-", self.missing()),
+            signed("+", self.unexpected())
+        )
+    }
+}
+
 /// One failed expectation.
 #[derive(Clone, Debug)]
 pub struct Failure {
@@ -17,6 +94,20 @@ pub struct Failure {
     pub line: usize,
     pub rule_id: u32,
     pub message: String,
+    /// The ids, when the failure is a wrong match (not a bad request).
+    pub diff: Option<IdDiff>,
+}
+
+impl Failure {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "file": self.file.display().to_string(),
+            "line": self.line,
+            "rule_id": self.rule_id,
+            "message": self.message,
+            "ids": self.diff.as_ref().map(IdDiff::json),
+        })
+    }
 }
 
 impl std::fmt::Display for Failure {
@@ -56,6 +147,7 @@ pub fn run(files: &[CompiledFile], filter: Option<&str>) -> Report {
                 line: *line,
                 rule_id: rule.id.0,
                 message,
+                diff: None,
             };
             let Some(tests) = tests
                 .as_ref()
@@ -106,15 +198,26 @@ pub fn run(files: &[CompiledFile], filter: Option<&str>) -> Report {
                     let detail = hit
                         .map(|m| format!(" ({} = {:?})", m.variable, m.excerpt))
                         .unwrap_or_default();
-                    report.failures.push(fail(format!(
-                        "{what}: {} {}{}{detail}",
+                    let mut matched: Vec<u32> =
+                        verdict.matches.iter().map(|m| m.rule_id.0).collect();
+                    matched.sort_unstable();
+                    matched.dedup();
+                    let diff = IdDiff {
+                        expected: if want { vec![rule.id.0] } else { Vec::new() },
+                        forbidden: if want { Vec::new() } else { vec![rule.id.0] },
+                        matched,
+                    };
+                    let mut failure = fail(format!(
+                        "{what}: {} {}{}: {diff}{detail}",
                         case.method(),
                         case.uri(),
                         case.body
                             .as_ref()
                             .map(|b| format!(" body {b:?}"))
                             .unwrap_or_default()
-                    )));
+                    ));
+                    failure.diff = Some(diff);
+                    report.failures.push(failure);
                 }
             }
         }

@@ -7,16 +7,18 @@
 
 pub mod check;
 pub mod explain;
+pub mod ftw;
 pub mod inline_tests;
 pub mod native;
 pub mod seclang;
+pub mod summary;
 pub mod test_request;
 pub mod tune;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use palisade_engine::RulesetSpec;
+use palisade_engine::{Engine, RulesetSpec};
 
 pub use native::{CompiledFile, RuleTests};
 
@@ -203,6 +205,23 @@ pub fn compile_ruleset(
     seclang: &[PathBuf],
     lenient: bool,
 ) -> Result<(RulesetSpec, Vec<String>), CompileErrors> {
+    compile_ruleset_engine(native, seclang, lenient, &|_| {})
+        .map(|(spec, _, messages)| (spec, messages))
+}
+
+/// [`compile_ruleset`], also returning the engine compiled from the set (as
+/// the filter builds it, for sizes and statistics). `stage` is called with
+/// what starts next (`native rules`, `SecLang rules`, `automata`), for a
+/// progress display.
+///
+/// # Errors
+/// As [`compile_ruleset`].
+pub fn compile_ruleset_engine(
+    native: &[PathBuf],
+    seclang: &[PathBuf],
+    lenient: bool,
+    stage: &dyn Fn(&str),
+) -> Result<(RulesetSpec, Engine, Vec<String>), CompileErrors> {
     let source = native
         .iter()
         .chain(seclang)
@@ -215,9 +234,11 @@ pub fn compile_ruleset(
     };
     let mut messages = Vec::new();
     if !native.is_empty() {
+        stage("native rules");
         spec.rules = compile_native(native, &source)?.0.rules;
     }
     if !seclang.is_empty() {
+        stage("SecLang rules");
         let (s, report) = compile_seclang(seclang, &source, lenient)?;
         messages.extend(report.notes.iter().map(|n| format!("note: {n}")));
         messages.extend(report.warnings.iter().map(|w| format!("warning: {w}")));
@@ -234,7 +255,8 @@ pub fn compile_ruleset(
         spec.rules.extend(s.rules);
         spec.policy_vars = s.policy_vars;
     }
-    spec.compile().map_err(|e| {
+    stage("automata");
+    let engine = spec.compile().map_err(|e| {
         CompileErrors(vec![CompileError {
             file: native
                 .iter()
@@ -247,5 +269,5 @@ pub fn compile_ruleset(
             message: e.to_string(),
         }])
     })?;
-    Ok((spec, messages))
+    Ok((spec, engine, messages))
 }

@@ -7,7 +7,6 @@
 //! [`wire`] builds and sends requests, [`verdicts`] follows Envoy's log,
 //! [`run`] judges stages and [`report`] summarises.
 
-pub mod format;
 pub mod overrides;
 pub mod report;
 pub mod run;
@@ -16,6 +15,9 @@ pub mod wire;
 
 pub use format::{load_all, LoadedFile};
 pub use overrides::Overrides;
+/// The file format lives in `palisade-rules` (`palisade test --ftw` reads
+/// the same files in-process).
+pub use palisade_rules::ftw::format;
 pub use run::{Filter, Outcome, Runner, TestResult};
 
 /// Compiles a regex from a test, override or flag. The workspace builds

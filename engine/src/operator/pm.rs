@@ -50,6 +50,11 @@ impl Pm {
         Ok(Pm { automaton })
     }
 
+    /// Heap bytes of the phrase automaton, for `palisade compile`'s summary.
+    pub fn memory_usage(&self) -> usize {
+        self.automaton.memory_usage()
+    }
+
     /// The leftmost phrase occurrence in `value`, if any.
     pub fn find(&self, value: &[u8]) -> Option<OpMatch> {
         self.automaton

@@ -104,6 +104,12 @@ impl Rx {
         self.required_literals.take()
     }
 
+    /// Heap bytes of the compiled automata (NFA, one-pass / lazy DFA
+    /// caches as allocated so far), for `palisade compile`'s summary.
+    pub fn memory_usage(&self) -> usize {
+        self.regex.memory_usage()
+    }
+
     /// The leftmost match anywhere in `value`, if any.
     pub fn find(&self, value: &[u8]) -> Option<OpMatch> {
         self.regex

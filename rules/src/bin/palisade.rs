@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use palisade_rules::check::{self, Level, Limits};
-use palisade_rules::{compile_native, compile_ruleset, explain, inline_tests, tune};
+use palisade_rules::{compile_native, compile_ruleset, explain, ftw, inline_tests, tune};
 
 #[derive(Parser)]
 #[command(
@@ -43,20 +43,57 @@ enum Command {
         /// Where to write the artifact.
         #[arg(short, long)]
         output: PathBuf,
+        /// Summary format (rules per phase and paranoia level, automata
+        /// sizes, warnings, compile time).
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Human)]
+        format: ExplainFormat,
     },
-    /// Run the inline `tests:` of rule files; exits non-zero on any failure.
+    /// Run the inline `tests:` of rule files and, with `--ftw`, go-ftw test
+    /// files (OWASP CRS's `tests/regression/tests/**.yaml` format) against
+    /// the ruleset, in-process; exits non-zero on any failure. A failure
+    /// shows the rule ids expected and matched, e.g. `expected [942100],
+    /// matched []: missing -942100, unexpected +`.
     ///
-    /// Example: palisade test rules/builtin --rule 107
+    /// go-ftw stages are judged on their rule ids (`expect_ids`,
+    /// `no_expect_ids`); stages checking only status, log or response need
+    /// Envoy (`palisade-ftw`) and are skipped. The ruleset is `--ruleset`, or
+    /// the native paths and `--seclang` files compiled; `--config` sets the
+    /// policy (CRS's tests assume `"paranoia_level": 4`).
+    ///
+    /// Examples:
+    ///
+    ///   palisade test rules/builtin --rule 107
+    ///
+    ///   palisade test --seclang crs/crs-setup.conf crs/rules/*.conf --config pl4.json --ftw crs/tests/regression/tests/REQUEST-942-APPLICATION-ATTACK-SQLI
+    #[command(verbatim_doc_comment)]
     Test {
-        /// Rule files or directories of `*.yaml`.
-        #[arg(required = true)]
+        /// Native rule files or directories of `*.yaml`: their inline tests run.
+        #[arg(required_unless_present = "ftw")]
         paths: Vec<PathBuf>,
-        /// Only rules whose id contains this.
+        /// go-ftw YAML files or directories (searched recursively).
+        #[arg(long, num_args = 1..)]
+        ftw: Vec<PathBuf>,
+        /// SecLang files added to the ruleset the go-ftw tests run against.
+        #[arg(long, num_args = 1..)]
+        seclang: Vec<PathBuf>,
+        /// Leave out unsupported SecLang (as `compile --allow-unsupported`).
+        #[arg(long)]
+        allow_unsupported: bool,
+        /// A compiled ruleset for the go-ftw tests, instead of rule files.
+        #[arg(long, conflicts_with = "seclang")]
+        ruleset: Option<PathBuf>,
+        /// Plugin configuration JSON for the go-ftw tests (paranoia_level...).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Only rules whose id contains this (go-ftw: `RULE-TEST` titles).
         #[arg(long)]
         rule: Option<String>,
         /// Fail when a rule has no tests.
         #[arg(long)]
         require_tests: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Human)]
+        format: ExplainFormat,
     },
     /// Lint rules: duplicate ids, unreachable rules, regexes with huge
     /// automata, targets that never hold data, redundant or self-undoing
@@ -198,43 +235,29 @@ fn main() -> ExitCode {
             seclang,
             allow_unsupported,
             output,
-        } => compile(&paths, &seclang, allow_unsupported, &output),
+            format,
+        } => compile(&paths, &seclang, allow_unsupported, &output, format),
         Command::Test {
             paths,
+            ftw,
+            seclang,
+            allow_unsupported,
+            ruleset,
+            config,
             rule,
             require_tests,
-        } => {
-            let files = match compile_native(&paths, "") {
-                Ok((_, files)) => files,
-                Err(errors) => {
-                    eprintln!("{errors}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            let report = inline_tests::run(&files, rule.as_deref());
-            for f in &report.failures {
-                println!("FAIL {f}");
-            }
-            for (file, line, id) in &report.untested {
-                println!(
-                    "{} {}:{line}: rule {id} has no tests",
-                    if require_tests { "FAIL" } else { "warn" },
-                    file.display()
-                );
-            }
-            let failed = report.failures.len()
-                + if require_tests {
-                    report.untested.len()
-                } else {
-                    0
-                };
-            println!("{} passed, {} failed", report.passed, failed);
-            if failed == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
-        }
+            format,
+        } => run_test(&TestArgs {
+            paths,
+            ftw,
+            seclang,
+            allow_unsupported,
+            ruleset,
+            config,
+            rule,
+            require_tests,
+            format,
+        }),
         Command::Check {
             paths,
             seclang,
@@ -390,6 +413,120 @@ fn run_explain(
     }
 }
 
+struct TestArgs {
+    paths: Vec<PathBuf>,
+    ftw: Vec<PathBuf>,
+    seclang: Vec<PathBuf>,
+    allow_unsupported: bool,
+    ruleset: Option<PathBuf>,
+    config: Option<PathBuf>,
+    rule: Option<String>,
+    require_tests: bool,
+    format: ExplainFormat,
+}
+
+fn run_test(args: &TestArgs) -> ExitCode {
+    let inline = if args.paths.is_empty() {
+        inline_tests::Report::default()
+    } else {
+        match compile_native(&args.paths, "") {
+            Ok((_, files)) => inline_tests::run(&files, args.rule.as_deref()),
+            Err(errors) => {
+                eprintln!("{errors}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    let ftw = if args.ftw.is_empty() {
+        Vec::new()
+    } else {
+        match ftw_results(args) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    let untested_fail = if args.require_tests {
+        inline.untested.len()
+    } else {
+        0
+    };
+    let count = |o: ftw::Outcome| ftw.iter().filter(|r| r.outcome == o).count();
+    let passed = inline.passed + count(ftw::Outcome::Pass);
+    let failed = inline.failures.len() + untested_fail + count(ftw::Outcome::Fail);
+    let skipped = count(ftw::Outcome::Skipped);
+    match args.format {
+        ExplainFormat::Human => {
+            for f in &inline.failures {
+                println!("FAIL {f}");
+            }
+            for (file, line, id) in &inline.untested {
+                println!(
+                    "{} {}:{line}: rule {id} has no tests",
+                    if args.require_tests { "FAIL" } else { "warn" },
+                    file.display()
+                );
+            }
+            for r in &ftw {
+                match r.outcome {
+                    ftw::Outcome::Fail => println!("FAIL {r}"),
+                    ftw::Outcome::Skipped => println!("skip {r}"),
+                    ftw::Outcome::Pass => {}
+                }
+            }
+            if skipped > 0 {
+                println!("{passed} passed, {failed} failed, {skipped} skipped");
+            } else {
+                println!("{passed} passed, {failed} failed");
+            }
+        }
+        ExplainFormat::Json => println!(
+            "{:#}",
+            serde_json::json!({
+                "passed": passed,
+                "failed": failed,
+                "skipped": skipped,
+                "failures": inline.failures.iter().map(inline_tests::Failure::json).collect::<Vec<_>>(),
+                "untested": inline.untested.iter().map(|(f, l, id)| serde_json::json!({
+                    "file": f.display().to_string(), "line": l, "rule_id": id,
+                })).collect::<Vec<_>>(),
+                "ftw": ftw.iter().map(ftw::TestResult::json).collect::<Vec<_>>(),
+            })
+        ),
+    }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Loads the go-ftw files, builds the ruleset and policy, runs the tests.
+fn ftw_results(args: &TestArgs) -> Result<Vec<ftw::TestResult>, String> {
+    let files = ftw::load_all(&args.ftw)?;
+    let artifact = match &args.ruleset {
+        Some(path) => read(path)?,
+        None if args.paths.is_empty() && args.seclang.is_empty() => {
+            return Err("--ftw needs a ruleset: native paths, --seclang or --ruleset".into())
+        }
+        None => {
+            let (spec, messages) =
+                compile_ruleset(&args.paths, &args.seclang, args.allow_unsupported)
+                    .map_err(|e| e.to_string())?;
+            for m in messages.iter().filter(|m| m.starts_with("warning")) {
+                eprintln!("{m}");
+            }
+            spec.to_artifact()
+        }
+    };
+    let config = args.config.as_deref().map(read).transpose()?;
+    let settings = palisade_engine::config::load(&config.unwrap_or_default(), &artifact)
+        .map_err(|e| format!("configuration: {e}"))?;
+    Ok(ftw::run(&settings, &files, args.rule.as_deref()))
+}
+
 fn run_check(
     native: &[PathBuf],
     seclang: &[PathBuf],
@@ -462,33 +599,106 @@ fn compile(
     seclang: &[PathBuf],
     allow_unsupported: bool,
     output: &std::path::Path,
+    format: ExplainFormat,
 ) -> ExitCode {
     if native.is_empty() && seclang.is_empty() {
         eprintln!("error: give native rule paths, `--seclang` files, or both");
         return ExitCode::FAILURE;
     }
-    let spec = match compile_ruleset(native, seclang, allow_unsupported) {
-        Ok((spec, messages)) => {
-            for m in &messages {
-                eprintln!("{m}");
-            }
-            spec
-        }
+    let started = std::time::Instant::now();
+    let progress = Progress::start();
+    let compiled =
+        palisade_rules::compile_ruleset_engine(native, seclang, allow_unsupported, &|stage| {
+            progress.stage(stage)
+        });
+    progress.finish();
+    let (spec, engine, messages) = match compiled {
+        Ok(c) => c,
         Err(errors) => {
             eprintln!("{errors}");
             return ExitCode::FAILURE;
         }
     };
+    for m in &messages {
+        eprintln!("{m}");
+    }
     let artifact = spec.to_artifact();
     if let Err(e) = std::fs::write(output, &artifact) {
         eprintln!("error: cannot write {}: {e}", output.display());
         return ExitCode::FAILURE;
     }
-    println!(
-        "{} rules → {} ({} bytes)",
-        spec.rules.len(),
-        output.display(),
-        artifact.len()
-    );
+    let mut summary = palisade_rules::summary::Summary::new(&spec, &engine);
+    summary.artifact_bytes = artifact.len();
+    summary.messages = messages;
+    summary.elapsed = started.elapsed();
+    let output = output.display().to_string();
+    match format {
+        ExplainFormat::Human => print!("{}", summary.human(&output)),
+        ExplainFormat::Json => println!("{:#}", summary.json(&output)),
+    }
     ExitCode::SUCCESS
+}
+
+/// A one-line spinner on stderr (stage and elapsed time) while a compile
+/// runs, only when stderr is a terminal: logs and pipes get nothing. A
+/// thread and `\r`, not a progress-bar crate: the compiler reports stages,
+/// not fractions, so there is no bar to draw.
+struct Progress {
+    stage: std::sync::Arc<std::sync::Mutex<String>>,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start() -> Progress {
+        use std::io::{IsTerminal, Write};
+        let stage = std::sync::Arc::new(std::sync::Mutex::new(String::from("reading")));
+        if !std::io::stderr().is_terminal() {
+            return Progress {
+                stage,
+                stop: None,
+                thread: None,
+            };
+        }
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let shown = std::sync::Arc::clone(&stage);
+        let thread = std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let frames = ['|', '/', '-', '\\'];
+            let mut n = 0;
+            // Wait a little first: quick compiles print nothing.
+            let tick = std::time::Duration::from_millis(150);
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
+                let stage = shown.lock().map(|s| s.clone()).unwrap_or_default();
+                eprint!(
+                    "\r\x1b[2K{} compiling: {stage} ({:.1} s)",
+                    frames[n % frames.len()],
+                    started.elapsed().as_secs_f32()
+                );
+                let _ = std::io::stderr().flush();
+                n += 1;
+            }
+            if n > 0 {
+                eprint!("\r\x1b[2K");
+            }
+        });
+        Progress {
+            stage,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    fn stage(&self, name: &str) {
+        if let Ok(mut s) = self.stage.lock() {
+            *s = name.to_string();
+        }
+    }
+
+    fn finish(mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
