@@ -50,6 +50,8 @@ fn send(gw: &Gateway, host: &str, path: &str, id: &str) -> (u16, Value) {
         .send(
             &Request::get(path)
                 .header("host", host)
+                // A missing User-Agent is itself a paranoia-2 finding (101200).
+                .header("user-agent", "palisade-e2e")
                 .header("x-request-id", id),
         )
         .unwrap();
