@@ -6,7 +6,10 @@
 use std::fmt;
 
 use crate::body::BodyLimits;
-use crate::eval::{Exclusion, Mode, PolicyConfig};
+use crate::eval::{
+    Exclusion, HostPattern, Mode, PolicyConfig, PolicyId, PolicyScope, ScopedPolicy,
+};
+use crate::request::Request;
 use crate::rule::RuleId;
 use crate::variable::TargetItem;
 use crate::{Engine, Policy, RulesetSpec};
@@ -29,6 +32,8 @@ struct RawConfig {
     disabled_tags: Vec<String>,
     #[serde(default)]
     exclusions: Vec<RawExclusion>,
+    #[serde(default)]
+    policies: Vec<RawPolicy>,
     request_body: Option<RawBody>,
     response_body: Option<RawResponseBody>,
     ruleset_base64: Option<String>,
@@ -48,6 +53,31 @@ struct RawExclusion {
     #[serde(default)]
     targets: Vec<String>,
 }
+
+/// One `policies` entry: a scope and what differs from the top level.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    name: Option<String>,
+    #[serde(default)]
+    hosts: Vec<String>,
+    #[serde(default)]
+    routes: Vec<String>,
+    path_prefix: Option<String>,
+    mode: Option<String>,
+    paranoia_level: Option<i64>,
+    inbound_anomaly_threshold: Option<i64>,
+    #[serde(default)]
+    disabled_rules: Vec<u32>,
+    #[serde(default)]
+    disabled_tags: Vec<String>,
+    #[serde(default)]
+    exclusions: Vec<RawExclusion>,
+}
+
+/// Most `policies` entries a configuration may hold (each costs a flag per
+/// rule, and requests try them in order).
+pub const MAX_POLICIES: usize = 256;
 
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
@@ -133,7 +163,10 @@ pub struct BodySettings {
 #[derive(Debug)]
 pub struct Settings {
     pub engine: Engine,
+    /// The top-level policy: requests no `policies` entry covers.
     pub policy: Policy,
+    /// `policies`, each complete (top-level values filled in).
+    pub policies: Vec<ScopedPolicy>,
     pub body: BodySettings,
     pub response_body: ResponseBodySettings,
     pub log: LogLevel,
@@ -145,6 +178,38 @@ pub struct Settings {
 pub struct ConfigError {
     pub field: String,
     pub message: String,
+}
+
+impl Settings {
+    /// The policy for a request: the first `policies` entry covering it,
+    /// else the top level. `route` is the Envoy route name, when known.
+    pub fn select_policy(&self, req: &Request, route: Option<&[u8]>) -> PolicyId {
+        self.policies
+            .iter()
+            .position(|s| s.scope.covers(req, route))
+            .and_then(|i| u16::try_from(i + 1).ok())
+            .map_or(PolicyId::TOP, PolicyId)
+    }
+
+    /// The policy an id from [`Settings::select_policy`] names (the top
+    /// level for an unknown id).
+    pub fn policy_by_id(&self, id: PolicyId) -> &Policy {
+        match usize::from(id.0).checked_sub(1) {
+            Some(i) => self.policies.get(i).map_or(&self.policy, |s| &s.policy),
+            None => &self.policy,
+        }
+    }
+
+    /// Every policy, the top level first.
+    pub fn all_policies(&self) -> impl Iterator<Item = &Policy> {
+        std::iter::once(&self.policy).chain(self.policies.iter().map(|s| &s.policy))
+    }
+
+    /// Does any policy scope name routes? If not, the route name need not
+    /// be read.
+    pub fn reads_route(&self) -> bool {
+        self.policies.iter().any(|s| !s.scope.routes.is_empty())
+    }
 }
 
 impl fmt::Display for ConfigError {
@@ -197,31 +262,10 @@ pub fn load(json: &[u8], builtin: &[u8]) -> Result<Settings, ConfigError> {
         })?
     };
 
-    let mode = match raw.mode.as_deref() {
-        None | Some("block") => Mode::Block,
-        Some("detect") => Mode::Detect,
-        Some(other) => return Err(bad("mode", format!("`{other}` is not `block` or `detect`"))),
-    };
-    let paranoia = match raw.paranoia_level {
-        None => 1,
-        Some(p @ 1..=4) => p as u8,
-        Some(p) => {
-            return Err(bad(
-                "paranoia_level",
-                format!("{p} is not a paranoia level (1..4)"),
-            ))
-        }
-    };
-    let inbound_threshold = match raw.inbound_anomaly_threshold {
-        None => 5,
-        Some(t @ 1..=100_000) => t as u32,
-        Some(t) => {
-            return Err(bad(
-                "inbound_anomaly_threshold",
-                format!("{t} is not in 1..100000"),
-            ))
-        }
-    };
+    let mode = mode("mode", raw.mode.as_deref())?.unwrap_or(Mode::Block);
+    let paranoia = paranoia("paranoia_level", raw.paranoia_level)?.unwrap_or(1);
+    let inbound_threshold =
+        threshold("inbound_anomaly_threshold", raw.inbound_anomaly_threshold)?.unwrap_or(5);
     let block_status = match raw.block_status {
         None => 403,
         Some(s @ 400..=599) => s as u32,
@@ -250,8 +294,17 @@ pub fn load(json: &[u8], builtin: &[u8]) -> Result<Settings, ConfigError> {
         .exclusions
         .into_iter()
         .enumerate()
-        .map(|(i, e)| exclusion(i, e))
+        .map(|(i, e)| exclusion(&format!("exclusions[{i}]"), e))
         .collect::<Result<Vec<_>, _>>()?;
+    if raw.policies.len() > MAX_POLICIES {
+        return Err(bad(
+            "policies",
+            format!(
+                "{} entries; at most {MAX_POLICIES} are allowed",
+                raw.policies.len()
+            ),
+        ));
+    }
 
     let (artifact, field) = match &raw.ruleset_base64 {
         Some(b64) => (
@@ -267,27 +320,33 @@ pub fn load(json: &[u8], builtin: &[u8]) -> Result<Settings, ConfigError> {
         .map_err(|e| bad(field, e.to_string()))?;
 
     let known: std::collections::HashSet<RuleId> = engine.rules().iter().map(|r| r.id).collect();
-    if let Some(id) = raw
-        .disabled_rules
-        .iter()
-        .find(|id| !known.contains(&RuleId(**id)))
-    {
-        return Err(bad(
-            "disabled_rules",
-            format!("rule {id} is not in the ruleset"),
-        ));
-    }
-    let policy = engine.policy(PolicyConfig {
+    check_rules("disabled_rules", &raw.disabled_rules, &known)?;
+    let top = PolicyConfig {
+        name: String::new(),
         mode,
         paranoia,
         inbound_threshold,
         disabled_rules: raw.disabled_rules.into_iter().map(RuleId).collect(),
         disabled_tags: raw.disabled_tags,
         exclusions,
-    });
+    };
+    let policies = raw
+        .policies
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (scope, config) = scoped_policy(i, p, &top, &known)?;
+            Ok(ScopedPolicy {
+                scope,
+                policy: engine.policy(config),
+            })
+        })
+        .collect::<Result<Vec<_>, ConfigError>>()?;
+    let policy = engine.policy(top);
     Ok(Settings {
         engine,
         policy,
+        policies,
         body,
         response_body,
         log,
@@ -382,8 +441,141 @@ fn body_settings(raw: RawBody) -> Result<BodySettings, ConfigError> {
     })
 }
 
-fn exclusion(index: usize, raw: RawExclusion) -> Result<Exclusion, ConfigError> {
-    let field = |name: &str| format!("exclusions[{index}].{name}");
+fn mode(field: &str, raw: Option<&str>) -> Result<Option<Mode>, ConfigError> {
+    match raw {
+        None => Ok(None),
+        Some("block") => Ok(Some(Mode::Block)),
+        Some("detect") => Ok(Some(Mode::Detect)),
+        Some("off") => Ok(Some(Mode::Off)),
+        Some(other) => Err(bad(
+            field,
+            format!("`{other}` is not `block`, `detect` or `off`"),
+        )),
+    }
+}
+
+fn paranoia(field: &str, raw: Option<i64>) -> Result<Option<u8>, ConfigError> {
+    match raw {
+        None => Ok(None),
+        Some(p @ 1..=4) => Ok(Some(p as u8)),
+        Some(p) => Err(bad(field, format!("{p} is not in 1..=4"))),
+    }
+}
+
+fn threshold(field: &str, raw: Option<i64>) -> Result<Option<u32>, ConfigError> {
+    match raw {
+        None => Ok(None),
+        Some(t @ 1..=100_000) => Ok(Some(t as u32)),
+        Some(t) => Err(bad(field, format!("{t} is not in 1..=100000"))),
+    }
+}
+
+fn check_rules(
+    field: &str,
+    ids: &[u32],
+    known: &std::collections::HashSet<RuleId>,
+) -> Result<(), ConfigError> {
+    match ids.iter().find(|id| !known.contains(&RuleId(**id))) {
+        Some(id) => Err(bad(field, format!("rule {id} is not in the ruleset"))),
+        None => Ok(()),
+    }
+}
+
+/// One `policies` entry, validated: its scope, and the top-level policy
+/// with the entry's values over it (scalars replace, lists add).
+fn scoped_policy(
+    index: usize,
+    raw: RawPolicy,
+    top: &PolicyConfig,
+    known: &std::collections::HashSet<RuleId>,
+) -> Result<(PolicyScope, PolicyConfig), ConfigError> {
+    let at = format!("policies[{index}]");
+    let field = |name: &str| format!("{at}.{name}");
+    if raw.hosts.is_empty() && raw.routes.is_empty() && raw.path_prefix.is_none() {
+        return Err(bad(
+            at.as_str(),
+            "covers every request: give `hosts`, `routes` or `path_prefix` (the top-level fields are the policy for everything else)",
+        ));
+    }
+    let mut hosts = Vec::with_capacity(raw.hosts.len());
+    for (i, h) in raw.hosts.iter().enumerate() {
+        hosts.push(host_pattern(h).map_err(|m| bad(field(&format!("hosts[{i}]")), m))?);
+    }
+    let mut routes = Vec::with_capacity(raw.routes.len());
+    for (i, r) in raw.routes.iter().enumerate() {
+        if r.is_empty() {
+            return Err(bad(
+                field(&format!("routes[{i}]")),
+                "a route name is not empty",
+            ));
+        }
+        routes.push(r.clone().into_bytes());
+    }
+    if let Some(p) = &raw.path_prefix {
+        if !p.starts_with('/') {
+            return Err(bad(
+                field("path_prefix"),
+                format!("`{p}` must start with `/`"),
+            ));
+        }
+    }
+    check_rules(&field("disabled_rules"), &raw.disabled_rules, known)?;
+    let mut config = top.clone();
+    config.name = raw.name.unwrap_or_else(|| at.clone());
+    if let Some(m) = mode(&field("mode"), raw.mode.as_deref())? {
+        config.mode = m;
+    }
+    if let Some(p) = paranoia(&field("paranoia_level"), raw.paranoia_level)? {
+        config.paranoia = p;
+    }
+    if let Some(t) = threshold(
+        &field("inbound_anomaly_threshold"),
+        raw.inbound_anomaly_threshold,
+    )? {
+        config.inbound_threshold = t;
+    }
+    config
+        .disabled_rules
+        .extend(raw.disabled_rules.into_iter().map(RuleId));
+    config.disabled_tags.extend(raw.disabled_tags);
+    for (i, e) in raw.exclusions.into_iter().enumerate() {
+        config
+            .exclusions
+            .push(exclusion(&format!("{at}.exclusions[{i}]"), e)?);
+    }
+    let scope = PolicyScope {
+        hosts,
+        routes,
+        path_prefix: raw.path_prefix.map(String::into_bytes),
+    };
+    Ok((scope, config))
+}
+
+/// `api.example.com` or `*.example.com`, any case, no port.
+fn host_pattern(text: &str) -> Result<HostPattern, String> {
+    let lower = text.trim().to_ascii_lowercase();
+    let (name, wildcard) = match lower.strip_prefix("*.") {
+        Some(rest) => (rest, true),
+        None => (lower.as_str(), false),
+    };
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
+    if !valid {
+        return Err(format!(
+            "`{text}` is not a host name like `api.example.com` or `*.example.com` (no port, `*` only as the first label)"
+        ));
+    }
+    Ok(if wildcard {
+        HostPattern::Subdomains(format!(".{name}").into_bytes())
+    } else {
+        HostPattern::Exact(name.as_bytes().to_vec())
+    })
+}
+
+fn exclusion(at: &str, raw: RawExclusion) -> Result<Exclusion, ConfigError> {
+    let field = |name: &str| format!("{at}.{name}");
     if let Some(p) = &raw.path_prefix {
         if !p.starts_with('/') {
             return Err(bad(

@@ -58,6 +58,9 @@ pub enum Mode {
     #[default]
     Block,
     Detect,
+    /// No rule runs: the request passes uninspected (a health route, a
+    /// host another WAF covers). Only a scoped policy can usefully say it.
+    Off,
 }
 
 /// Targets taken away from some rules for some requests: the tool for false
@@ -142,9 +145,91 @@ impl HostPort for [u8] {
     }
 }
 
+/// A host a scoped policy names: exact (`api.example.com`) or every
+/// subdomain (`*.example.com`, which does not cover `example.com` itself).
+/// Stored lowercase, without a port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostPattern {
+    Exact(Vec<u8>),
+    /// The suffix with its dot: `.example.com`.
+    Subdomains(Vec<u8>),
+}
+
+impl HostPattern {
+    fn matches(&self, host: &[u8]) -> bool {
+        match self {
+            HostPattern::Exact(h) => host.eq_ignore_ascii_case(h),
+            HostPattern::Subdomains(suffix) => {
+                host.len() > suffix.len()
+                    && host[host.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+            }
+        }
+    }
+}
+
+/// Which requests a scoped policy (`policies[i]`) covers. Every part that
+/// is set must match; an empty list means "any".
+#[derive(Clone, Debug, Default)]
+pub struct PolicyScope {
+    /// `:authority` / `Host`, port ignored.
+    pub hosts: Vec<HostPattern>,
+    /// Envoy route names (the `name` of the matched route, `xds.route_name`).
+    pub routes: Vec<Vec<u8>>,
+    /// Raw path prefix.
+    pub path_prefix: Option<Vec<u8>>,
+}
+
+impl PolicyScope {
+    /// Does the scope cover this request? `route` is the name of the Envoy
+    /// route it matched, if the host told.
+    pub fn covers(&self, req: &Request, route: Option<&[u8]>) -> bool {
+        if let Some(prefix) = &self.path_prefix {
+            if !req.path_raw.starts_with(prefix) {
+                return false;
+            }
+        }
+        if !self.routes.is_empty() && !route.is_some_and(|r| self.routes.iter().any(|n| n == r)) {
+            return false;
+        }
+        if !self.hosts.is_empty() {
+            let mut hosts = req
+                .header_values(b":authority")
+                .chain(req.header_values(b"host"));
+            if !hosts.any(|v| {
+                let name = v.rsplit_once_port();
+                self.hosts.iter().any(|p| p.matches(name))
+            }) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Names one of a configuration's policies: 0 is the top-level policy,
+/// `i + 1` is `policies[i]`. Resolved once per request so the rule loop
+/// works on one [`Policy`], never on host or route strings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PolicyId(pub u16);
+
+impl PolicyId {
+    /// The top-level policy, for requests no scoped policy covers.
+    pub const TOP: PolicyId = PolicyId(0);
+}
+
+/// A policy and the requests it covers.
+#[derive(Clone, Debug)]
+pub struct ScopedPolicy {
+    pub scope: PolicyScope,
+    pub policy: Policy,
+}
+
 /// How a ruleset is applied: mode, paranoia, threshold, what is switched off.
 #[derive(Clone, Debug)]
 pub struct Policy {
+    /// How logs name it: `policies[i].name`, or `policies[i]`; empty for
+    /// the top-level policy.
+    pub name: String,
     pub mode: Mode,
     pub paranoia: u8,
     pub inbound_threshold: u32,
@@ -160,6 +245,7 @@ pub struct Policy {
 /// Inputs to [`Engine::policy`].
 #[derive(Clone, Debug)]
 pub struct PolicyConfig {
+    pub name: String,
     pub mode: Mode,
     pub paranoia: u8,
     pub inbound_threshold: u32,
@@ -171,6 +257,7 @@ pub struct PolicyConfig {
 impl Default for PolicyConfig {
     fn default() -> Self {
         PolicyConfig {
+            name: String::new(),
             mode: Mode::Block,
             paranoia: 1,
             inbound_threshold: 5,
@@ -430,7 +517,8 @@ impl Engine {
             .rules
             .iter()
             .map(|r| {
-                r.paranoia <= config.paranoia
+                config.mode != Mode::Off
+                    && r.paranoia <= config.paranoia
                     && !config.disabled_rules.contains(&r.id)
                     && !r.tags.iter().any(|t| config.disabled_tags.contains(t))
             })
@@ -449,6 +537,7 @@ impl Engine {
                 .map(|n| (var(n), config.inbound_threshold.to_string().into_bytes())),
         );
         Policy {
+            name: config.name,
             mode: config.mode,
             paranoia: config.paranoia,
             inbound_threshold: config.inbound_threshold,

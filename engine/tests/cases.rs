@@ -1,5 +1,6 @@
 //! One harness for every engine case file under `tests/cases/`:
-//! `transforms/*.yaml`, `operators/*.yaml`, `bodies/*.yaml`, `requests/*.yaml`.
+//! `transforms/*.yaml`, `operators/*.yaml`, `bodies/*.yaml`, `requests/*.yaml`,
+//! `policies/*.yaml`.
 //! Set `CASES_FILTER=substring` to run only cases whose file or name contains it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -441,6 +442,134 @@ fn run_requests(path: &Path, text: &str, out: &mut Outcome) {
     }
 }
 
+// ---------- policies ----------
+
+/// A small ruleset, a plugin configuration with `policies`, and requests:
+/// which policy each request gets and what that policy decides.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    ruleset: palisade_engine::RulesetSpec,
+    /// The plugin configuration, as YAML (loaded as its JSON form).
+    config: serde_json::Value,
+    #[serde(default)]
+    cases: Vec<PolicyCase>,
+    /// Configurations that must be refused, with the field named.
+    #[serde(default)]
+    errors: Vec<PolicyError>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyCase {
+    name: String,
+    uri: String,
+    host: String,
+    /// The Envoy route name the host reports, if any.
+    route: Option<String>,
+    expect: PolicyExpect,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyExpect {
+    /// The selected policy's name (empty: the top level).
+    policy: String,
+    decision: String,
+    /// Rule ids in the verdict, in order.
+    rules: Vec<u32>,
+    /// Transaction variables after the headers phase.
+    #[serde(default)]
+    tx: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyError {
+    name: String,
+    config: serde_json::Value,
+    field: String,
+    contains: String,
+}
+
+fn run_policies(path: &Path, text: &str, out: &mut Outcome) {
+    use palisade_engine::config;
+    use palisade_engine::eval::Transaction;
+    use palisade_engine::{Decision, Phase};
+    let file: PolicyFile = parse(path, text);
+    let artifact = file.ruleset.to_artifact();
+    let settings = config::load(file.config.to_string().as_bytes(), &artifact)
+        .unwrap_or_else(|e| panic!("{}: config refused: {e}", path.display()));
+    for case in &file.cases {
+        if !out.wanted(path, &case.name) {
+            continue;
+        }
+        let req = Request::new(
+            &b"GET"[..],
+            case.uri.as_bytes(),
+            &b"HTTP/1.1"[..],
+            vec![Header::new(&b"host"[..], case.host.as_bytes())],
+        );
+        let id = settings.select_policy(&req, case.route.as_deref().map(str::as_bytes));
+        let policy = settings.policy_by_id(id);
+        let mut tx = Transaction::new();
+        let engine = &settings.engine;
+        let mut problems = Vec::new();
+        if !engine.evaluate(Phase::Headers, &req, policy, &mut tx) {
+            for (name, want) in &case.expect.tx {
+                let have = tx.var(name.as_bytes()).map(String::from_utf8_lossy);
+                if have.as_deref() != Some(want.as_str()) {
+                    problems.push(format!("TX:{name} = {have:?}, want {want:?}"));
+                }
+            }
+            engine.evaluate(Phase::Body, &req, policy, &mut tx);
+        }
+        let verdict = engine.verdict(policy, &tx);
+        if policy.name != case.expect.policy {
+            problems.push(format!(
+                "policy {:?}, want {:?}",
+                policy.name, case.expect.policy
+            ));
+        }
+        let decision = match verdict.decision {
+            Decision::Pass => "pass",
+            Decision::Block => "block",
+            Decision::Detect => "detect",
+            Decision::Allow => "allow",
+        };
+        if decision != case.expect.decision {
+            problems.push(format!(
+                "decision {decision}, want {}",
+                case.expect.decision
+            ));
+        }
+        let rules: Vec<u32> = verdict.matches.iter().map(|m| m.rule_id.0).collect();
+        if rules != case.expect.rules {
+            problems.push(format!("rules {rules:?}, want {:?}", case.expect.rules));
+        }
+        out.check(path, &case.name, problems.is_empty(), || {
+            problems.join("; ")
+        });
+    }
+    for case in &file.errors {
+        if !out.wanted(path, &case.name) {
+            continue;
+        }
+        let got = config::load(case.config.to_string().as_bytes(), &artifact);
+        let problem = match got {
+            Ok(_) => "loaded, but it must be refused".to_string(),
+            Err(e) if e.field != case.field => {
+                format!("field `{}`, want `{}`", e.field, case.field)
+            }
+            Err(e) if !e.to_string().contains(&case.contains) => {
+                format!("{:?} does not contain {:?}", e.to_string(), case.contains)
+            }
+            Err(_) => String::new(),
+        };
+        out.check(path, &case.name, problem.is_empty(), || problem);
+    }
+}
+
 // ---------- the harness ----------
 
 fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> T {
@@ -539,6 +668,11 @@ fn operators() {
 #[test]
 fn bodies() {
     run_kind("bodies", run_bodies);
+}
+
+#[test]
+fn policies() {
+    run_kind("policies", run_policies);
 }
 
 #[test]

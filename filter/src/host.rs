@@ -20,6 +20,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use palisade_engine::eval::PolicyId;
 use palisade_engine::request::{Header, Request, ResponseData};
 use palisade_engine::rule::{Phase, RuleId};
 use palisade_engine::{Decision, Transaction, Verdict};
@@ -147,6 +148,8 @@ struct Shared {
     inspects_response_body: bool,
     /// Some enabled rule runs in the logging phase.
     logs_phase: bool,
+    /// Some scoped policy names Envoy routes: read `xds.route_name`.
+    reads_route: bool,
 }
 
 #[derive(Default)]
@@ -179,21 +182,28 @@ impl RootContext for Root {
                 log(
                     LogLevel::Info,
                     &format!(
-                        "palisade: loaded {} rules in {elapsed:.1} ms (paranoia {}, threshold {}, mode {:?}; literal prefilter: {} regexes, {} automata, {} KiB)",
+                        "palisade: loaded {} rules in {elapsed:.1} ms (paranoia {}, threshold {}, mode {:?}, {} scoped policies; literal prefilter: {} regexes, {} automata, {} KiB)",
                         settings.engine.rules().len(),
                         settings.policy.paranoia,
                         settings.policy.inbound_threshold,
                         settings.policy.mode,
+                        settings.policies.len(),
                         prefilter.conditions,
                         prefilter.automata,
                         prefilter.bytes / 1024
                     ),
                 );
-                let inspects_response = settings.engine.inspects_response(&settings.policy);
-                let inspects_response_body =
-                    settings.engine.inspects_response_body(&settings.policy);
-                let logs_phase = settings.engine.runs_phase(&settings.policy, Phase::Logging);
+                // Per stream the selected policy decides; these only say
+                // whether any policy could need the response at all.
+                let any =
+                    |f: &dyn Fn(&palisade_engine::Policy) -> bool| settings.all_policies().any(f);
+                let engine = &settings.engine;
+                let inspects_response = any(&|p| engine.inspects_response(p));
+                let inspects_response_body = any(&|p| engine.inspects_response_body(p));
+                let logs_phase = any(&|p| engine.runs_phase(p, Phase::Logging));
+                let reads_route = settings.reads_route();
                 self.shared = Some(Rc::new(Shared {
+                    reads_route,
                     inspects_response,
                     inspects_response_body,
                     logs_phase,
@@ -219,6 +229,7 @@ impl RootContext for Root {
             shared,
             request: None,
             tx: Transaction::new(),
+            policy: PolicyId::TOP,
             request_id: String::new(),
             done: false,
             response: ResponseState::Skip,
@@ -236,6 +247,9 @@ struct Stream {
     shared: Rc<Shared>,
     request: Option<Request>,
     tx: Transaction,
+    /// The policy for this request, chosen once from its authority, route
+    /// and path when the headers arrive.
+    policy: PolicyId,
     request_id: String,
     /// A decision was taken; later callbacks pass through.
     done: bool,
@@ -263,6 +277,19 @@ impl Context for Stream {}
 impl Stream {
     fn settings(&self) -> &Settings {
         &self.shared.settings
+    }
+
+    /// Picks the request's policy: the first `policies` entry covering its
+    /// authority, Envoy route and path, else the top level.
+    fn select_policy(&mut self, req: &Request) {
+        // The route name is asked for only when some policy names routes:
+        // one host call per request otherwise saved.
+        let route = if self.shared.reads_route {
+            property(&["xds", "route_name"])
+        } else {
+            None
+        };
+        self.policy = self.settings().select_policy(req, route.as_deref());
     }
 
     /// Builds the request model from the headers map.
@@ -309,7 +336,9 @@ impl Stream {
         };
         let shared = Rc::clone(&self.shared);
         let s = &shared.settings;
-        let decided = s.engine.evaluate(phase, &req, &s.policy, &mut self.tx);
+        let decided = s
+            .engine
+            .evaluate(phase, &req, s.policy_by_id(self.policy), &mut self.tx);
         let last = decided || phase == Phase::Body;
         let action = if last {
             self.finish(&req)
@@ -326,7 +355,7 @@ impl Stream {
         self.done = true;
         let shared = Rc::clone(&self.shared);
         let s = &shared.settings;
-        let verdict = s.engine.verdict(&s.policy, &self.tx);
+        let verdict = s.engine.verdict(s.policy_by_id(self.policy), &self.tx);
         if verdict.decision != Decision::Block && shared.inspects_response {
             // The verdict line waits for the response phases.
             self.response = ResponseState::Awaiting;
@@ -355,9 +384,13 @@ impl Stream {
         // run last and only add to what is logged.
         let with_logging;
         let verdict = if shared.logs_phase {
-            s.engine
-                .evaluate(Phase::Logging, req, &s.policy, &mut self.tx);
-            with_logging = s.engine.verdict(&s.policy, &self.tx);
+            s.engine.evaluate(
+                Phase::Logging,
+                req,
+                s.policy_by_id(self.policy),
+                &mut self.tx,
+            );
+            with_logging = s.engine.verdict(s.policy_by_id(self.policy), &self.tx);
             &with_logging
         } else {
             verdict
@@ -415,8 +448,10 @@ impl Stream {
         let req = self.request.take()?;
         let shared = Rc::clone(&self.shared);
         let s = &shared.settings;
-        let decided = s.engine.evaluate(phase, &req, &s.policy, &mut self.tx);
-        let verdict = s.engine.verdict(&s.policy, &self.tx);
+        let decided = s
+            .engine
+            .evaluate(phase, &req, s.policy_by_id(self.policy), &mut self.tx);
+        let verdict = s.engine.verdict(s.policy_by_id(self.policy), &self.tx);
         // In detect mode a score over the threshold decides nothing: the
         // body phase still runs, so its matches are logged too.
         let last = phase == Phase::ResponseBody
@@ -482,6 +517,7 @@ impl Stream {
             method: &req.method,
             path: &req.uri_raw,
             authority,
+            policy: &self.settings().policy_by_id(self.policy).name,
         };
         let level = if event == "matched" || event == "passed" {
             LogLevel::Info
@@ -533,7 +569,9 @@ impl Stream {
 impl HttpContext for Stream {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         Metrics::bump(self.shared.metrics.inspected);
-        self.request = Some(self.read_request());
+        let req = self.read_request();
+        self.select_policy(&req);
+        self.request = Some(req);
         let action = self.run(Phase::Headers);
         if self.done {
             return action;
@@ -656,7 +694,7 @@ impl HttpContext for Stream {
         if self.pending_log || !self.done {
             if let Some(req) = self.request.take() {
                 let s = &self.shared.settings;
-                let verdict = s.engine.verdict(&s.policy, &self.tx);
+                let verdict = s.engine.verdict(s.policy_by_id(self.policy), &self.tx);
                 self.report(&req, &verdict);
                 self.request = Some(req);
             }

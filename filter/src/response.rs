@@ -23,6 +23,9 @@ pub struct LogContext<'a> {
     pub method: &'a [u8],
     pub path: &'a [u8],
     pub authority: &'a [u8],
+    /// The scoped policy that applied (`policies[i].name`); empty for the
+    /// top level, and then left out of the line.
+    pub policy: &'a str,
 }
 
 /// The JSON log line (without the `palisade-verdict ` marker).
@@ -53,7 +56,7 @@ pub fn verdict_line(event: &str, ctx: &LogContext<'_>, verdict: &Verdict) -> Str
             rule
         })
         .collect();
-    json!({
+    let mut line = json!({
         "event": event,
         "request_id": ctx.request_id,
         "method": lossy(ctx.method),
@@ -63,6 +66,9 @@ pub fn verdict_line(event: &str, ctx: &LogContext<'_>, verdict: &Verdict) -> Str
         "threshold": verdict.threshold,
         "scores": scores,
         "rules": rules,
-    })
-    .to_string()
+    });
+    if let (false, Some(obj)) = (ctx.policy.is_empty(), line.as_object_mut()) {
+        obj.insert("policy".to_string(), json!(ctx.policy));
+    }
+    line.to_string()
 }

@@ -56,6 +56,7 @@ fn config_cases() {
                 let mode = match s.policy.mode {
                     Mode::Block => "block",
                     Mode::Detect => "detect",
+                    Mode::Off => "off",
                 };
                 let over = match s.body.over_limit {
                     OverLimit::Block => "block",

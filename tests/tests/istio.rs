@@ -180,6 +180,18 @@ fn per_host_exclusions_apply_only_to_their_host() {
     let outside = "/blog?body=%3Cscript%3Ealert(1)%3C/script%3E";
     assert_eq!(on("cms.example.com", outside), 403, "other path");
     assert_eq!(on("legacy.example.com", outside), 200, "legacy host");
+    // `policies`: the API host only detects; its verdict line names the policy.
+    let resp = gw
+        .send(
+            &Request::get(outside)
+                .header("host", "api.example.com")
+                .header("x-request-id", "istio-api-rollout"),
+        )
+        .unwrap();
+    assert_eq!(resp.status, 200, "api host is in detect mode");
+    let verdict = gw.verdict("istio-api-rollout").unwrap();
+    assert_eq!(verdict["event"], "detected", "{verdict}");
+    assert_eq!(verdict["policy"], "api-rollout", "{verdict}");
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
