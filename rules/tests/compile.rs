@@ -125,12 +125,12 @@ fn json_summary_counts_rules_and_warnings() {
     let written = std::fs::metadata(&out).unwrap().len();
     let _ = std::fs::remove_file(&out);
     assert_eq!(json["artifact_bytes"].as_u64().unwrap(), written);
-    assert_eq!(json["rules"], 5);
+    assert_eq!(json["rules"], 8);
     assert_eq!(json["phases"]["headers"], 2);
     assert_eq!(json["paranoia"]["2"], 2);
-    assert_eq!(json["regexes"]["count"], 3);
+    assert_eq!(json["regexes"]["count"], 6);
     assert!(json["regexes"]["bytes"].as_u64().unwrap() > 0);
-    assert_eq!(json["prefilter"]["conditions"], 3);
+    assert_eq!(json["prefilter"]["conditions"], 5);
     assert_eq!(
         json["messages"][0],
         "warning: small.conf:4: unsupported operator @rbl"
