@@ -655,3 +655,67 @@ pub fn load_corpus(name: &str) -> Result<Vec<Request>, String> {
         fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
+
+/// What an evasion case expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Expect {
+    /// Palisade answers 403.
+    Block,
+    /// The request reaches the upstream.
+    Pass,
+}
+
+/// One case of `tests/corpus/evasions.yaml`: a request, what it must get,
+/// and why the case exists.
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvasionCase {
+    pub name: String,
+    /// The trick and why it matters.
+    pub why: String,
+    pub expect: Expect,
+    /// Set when the built-in rules cannot handle the case: the reason. The
+    /// harness reports it and fails once the case starts working.
+    #[serde(default)]
+    pub known_miss: Option<String>,
+    #[serde(default = "default_method")]
+    pub method: String,
+    #[serde(default = "default_path")]
+    pub path: String,
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    #[serde(default)]
+    pub body: String,
+}
+
+impl EvasionCase {
+    pub fn request(&self) -> Request {
+        Request {
+            name: self.name.clone(),
+            method: self.method.clone(),
+            path: self.path.clone(),
+            headers: self.headers.clone(),
+            body: self.body.clone(),
+        }
+    }
+}
+
+/// The cases of a YAML file under `tests/corpus/` in the evasion format.
+pub fn load_evasions(name: &str) -> Result<Vec<EvasionCase>, String> {
+    let path = workspace_root().join("tests/corpus").join(name);
+    let text =
+        fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let cases: Vec<EvasionCase> =
+        serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    for c in &cases {
+        if c.why.trim().is_empty() {
+            return Err(format!(
+                "{}: case {:?} has an empty `why`",
+                path.display(),
+                c.name
+            ));
+        }
+    }
+    Ok(cases)
+}
