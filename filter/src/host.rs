@@ -568,6 +568,8 @@ impl Stream {
 
 impl HttpContext for Stream {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        #[cfg(feature = "fault-injection")]
+        fault::inject();
         Metrics::bump(self.shared.metrics.inspected);
         let req = self.read_request();
         self.select_policy(&req);
@@ -711,6 +713,27 @@ impl HttpContext for Stream {
             _ => 0,
         };
         self.inspect_body(size, false)
+    }
+}
+
+/// Test-only fault injection (cargo feature `fault-injection`, off in the
+/// normal build): `x-palisade-fault: panic` panics inside the VM during a
+/// request. The release profile aborts on panic, so the panic hook logs the
+/// message and the VM traps, as a real bug would; the end-to-end tests watch
+/// what Envoy's `failure_policy` does next.
+#[cfg(feature = "fault-injection")]
+mod fault {
+    use proxy_wasm::hostcalls;
+    use proxy_wasm::types::MapType;
+
+    #[allow(clippy::panic)]
+    pub(super) fn inject() {
+        let fault = hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, "x-palisade-fault");
+        if let Ok(Some(value)) = fault {
+            if value == b"panic" {
+                panic!("fault injection: x-palisade-fault: panic");
+            }
+        }
     }
 }
 

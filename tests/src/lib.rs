@@ -39,33 +39,58 @@ pub fn workspace_root() -> PathBuf {
 /// a stale module.
 pub fn wasm_path() -> Result<PathBuf, String> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT.get_or_init(|| build_wasm(&[], None)).clone()
+}
+
+/// `palisade.wasm` built with the test-only `fault-injection` feature (a
+/// request header makes the VM trap, see filter/src/host.rs), into its own
+/// `target/fault-injection/` so the normal artifact is never replaced by it.
+pub fn fault_injection_wasm_path() -> Result<PathBuf, String> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BUILT
         .get_or_init(|| {
-            let root = workspace_root();
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-            let status = Command::new(cargo)
-                .current_dir(&root)
-                .args([
-                    "build",
-                    "--release",
-                    "--target",
-                    "wasm32-wasip1",
-                    "-p",
-                    "palisade-filter",
-                ])
-                .status()
-                .map_err(|e| format!("cannot run cargo to build palisade.wasm: {e}"))?;
-            if !status.success() {
-                return Err(format!("building palisade.wasm failed ({status})"));
-            }
-            let path = root.join("target/wasm32-wasip1/release/palisade.wasm");
-            if path.exists() {
-                Ok(path)
-            } else {
-                Err(format!("{} missing after the build", path.display()))
-            }
+            build_wasm(
+                &["--features", "fault-injection"],
+                Some("target/fault-injection"),
+            )
         })
         .clone()
+}
+
+/// Runs `cargo build --release --target wasm32-wasip1 -p palisade-filter`
+/// with `extra` arguments, into `target_dir` (relative to the workspace)
+/// or the workspace's `target/`.
+fn build_wasm(extra: &[&str], target_dir: Option<&str>) -> Result<PathBuf, String> {
+    let root = workspace_root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let target = root.join(target_dir.unwrap_or("target"));
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&root).args([
+        "build",
+        "--release",
+        "--target",
+        "wasm32-wasip1",
+        "-p",
+        "palisade-filter",
+    ]);
+    cmd.args(extra);
+    if target_dir.is_some() {
+        cmd.arg("--target-dir").arg(&target);
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run cargo to build palisade.wasm: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "building palisade.wasm {extra:?} failed ({status})"
+        ));
+    }
+    let path = target.join("wasm32-wasip1/release/palisade.wasm");
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(format!("{} missing after the build", path.display()))
+    }
 }
 
 /// Fails with instructions when Envoy is not installed: these tests must
@@ -629,4 +654,68 @@ pub fn load_corpus(name: &str) -> Result<Vec<Request>, String> {
     let text =
         fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// What an evasion case expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Expect {
+    /// Palisade answers 403.
+    Block,
+    /// The request reaches the upstream.
+    Pass,
+}
+
+/// One case of `tests/corpus/evasions.yaml`: a request, what it must get,
+/// and why the case exists.
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvasionCase {
+    pub name: String,
+    /// The trick and why it matters.
+    pub why: String,
+    pub expect: Expect,
+    /// Set when the built-in rules cannot handle the case: the reason. The
+    /// harness reports it and fails once the case starts working.
+    #[serde(default)]
+    pub known_miss: Option<String>,
+    #[serde(default = "default_method")]
+    pub method: String,
+    #[serde(default = "default_path")]
+    pub path: String,
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    #[serde(default)]
+    pub body: String,
+}
+
+impl EvasionCase {
+    pub fn request(&self) -> Request {
+        Request {
+            name: self.name.clone(),
+            method: self.method.clone(),
+            path: self.path.clone(),
+            headers: self.headers.clone(),
+            body: self.body.clone(),
+        }
+    }
+}
+
+/// The cases of a YAML file under `tests/corpus/` in the evasion format.
+pub fn load_evasions(name: &str) -> Result<Vec<EvasionCase>, String> {
+    let path = workspace_root().join("tests/corpus").join(name);
+    let text =
+        fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let cases: Vec<EvasionCase> =
+        serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    for c in &cases {
+        if c.why.trim().is_empty() {
+            return Err(format!(
+                "{}: case {:?} has an empty `why`",
+                path.display(),
+                c.name
+            ));
+        }
+    }
+    Ok(cases)
 }

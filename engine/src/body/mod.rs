@@ -68,7 +68,8 @@ pub enum BodyFlag {
     /// The final `--boundary--` never appeared.
     MultipartMissingTerminator,
     MultipartFileLimitExceeded,
-    /// A `charset` parameter we cannot decode (not UTF-8, ASCII or Latin-1).
+    /// A `charset` parameter we cannot decode (not UTF-8, ASCII, ISO-8859-1/-15
+    /// or windows-1252).
     CharsetInvalid,
     /// More arguments than `BodyLimits::max_args`; the rest were not parsed.
     ArgsLimitExceeded,
@@ -224,6 +225,10 @@ const READABLE_CHARSETS: &[&[u8]] = &[
     b"ascii",
     b"iso-8859-1",
     b"latin1",
+    // ASCII supersets like Latin-1: byte matching sees ASCII payloads as
+    // written (CRS 920480 allows the same charsets).
+    b"iso-8859-15",
+    b"windows-1252",
 ];
 
 /// Chooses a parser from the Content-Type (media type case-insensitive,

@@ -1,7 +1,12 @@
 //! `t:urlDecodeUni`: like urlDecode, plus IIS-style `%uXXXX`. A `%u` code
 //! point becomes one byte, as ModSecurity does: full-width ASCII
 //! (U+FF01–U+FF5E) maps to its ASCII twin so `%uff1cscript` is `<script`;
-//! anything else keeps its low byte. Output is never longer than the input.
+//! anything else keeps its low byte. Full-width ASCII written as UTF-8
+//! (raw, or percent-encoded: `%EF%BC%9C` is `＜`) is folded the same way,
+//! because back-ends that normalize Unicode (NFKC, best-fit code pages) turn
+//! it into ASCII too; ModSecurity needs `t:utf8toUnicode` first for that,
+//! which also turns every other character into its low byte. Output is never
+//! longer than the input.
 
 use std::borrow::Cow;
 
@@ -24,8 +29,37 @@ pub fn hex4(input: &[u8], at: usize) -> Option<u32> {
         .try_fold(0u32, |acc, &b| Some(acc << 4 | u32::from(hex_value(b)?)))
 }
 
+/// The ASCII twin of the full-width character (U+FF01–U+FF5E) whose UTF-8
+/// encoding starts at `bytes[0]`, if it is one.
+fn full_width_at(bytes: &[u8]) -> Option<u8> {
+    match bytes {
+        [0xEF, 0xBC, b @ 0x81..=0xBF, ..] => Some(b - 0x81 + 0x21),
+        [0xEF, 0xBD, b @ 0x80..=0x9E, ..] => Some(b - 0x80 + 0x60),
+        _ => None,
+    }
+}
+
+/// Folds UTF-8 full-width ASCII in place of three bytes to one.
+fn fold_full_width(bytes: Vec<u8>) -> Vec<u8> {
+    if !bytes.contains(&0xEF) {
+        return bytes;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(ascii) = full_width_at(&bytes[i..]) {
+            out.push(ascii);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
-    if !input.iter().any(|&b| b == b'%' || b == b'+') {
+    if !input.iter().any(|&b| b == b'%' || b == b'+' || b == 0xEF) {
         return Cow::Borrowed(input);
     }
     let mut out = Vec::with_capacity(input.len());
@@ -54,5 +88,5 @@ pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
         }
         i += 1;
     }
-    Cow::Owned(out)
+    Cow::Owned(fold_full_width(out))
 }
