@@ -6,12 +6,12 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
 
 use crate::body::Processor;
 use crate::effect::{Ctl, Effect, EngineSetting, SetOp};
+use crate::hash::FastKeys;
 use crate::macros::{MacroSource, MacroVar};
 use crate::operator::numeric::parse_int;
 use crate::operator::Operator;
@@ -286,61 +286,6 @@ struct Slot {
     seen: Option<Seen>,
 }
 
-/// Hasher for the per-request maps keyed by our own small integers
-/// (collection, instance index, chain id). They are probed for every
-/// (rule, value) pair: with std's SipHash, hashing was a fifth of the engine's
-/// time on a 4 KB JSON body (perf, bench/). The keys are not attacker-chosen
-/// bytes, so SipHash's flooding resistance buys nothing here; a
-/// multiply-rotate mix is enough to spread them.
-type FastKeys = BuildHasherDefault<KeyHasher>;
-
-#[derive(Default, Clone, Copy)]
-struct KeyHasher(u64);
-
-impl KeyHasher {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-
-    fn mix(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(Self::K);
-    }
-}
-
-impl Hasher for KeyHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.mix(u64::from(b));
-        }
-    }
-
-    fn write_u8(&mut self, n: u8) {
-        self.mix(u64::from(n));
-    }
-
-    fn write_u16(&mut self, n: u16) {
-        self.mix(u64::from(n));
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.mix(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.mix(n);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.mix(n as u64);
-    }
-
-    fn write_isize(&mut self, n: isize) {
-        self.mix(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 /// Transaction variables (the TX collection): lowercase name → value.
 type TxVars = BTreeMap<Vec<u8>, Vec<u8>>;
 
@@ -606,10 +551,16 @@ impl Engine {
             tx.transformed
                 .retain(|(c, _), _| *c != crate::variable::Collection::ResponseBody);
         }
+        // Sized once for a typical request (built-in rules and CRS read a
+        // few dozen (collection, chain) pairs): growing from empty rehashed
+        // these maps about two dozen times per request, 5% of a GET's
+        // instructions (callgrind).
+        let mut transformed = std::mem::take(&mut tx.transformed);
+        transformed.reserve(64usize.saturating_sub(transformed.len()));
         let mut scope = PhaseScope {
             req,
-            tables: HashMap::default(),
-            transformed: std::mem::take(&mut tx.transformed),
+            tables: HashMap::with_capacity_and_hasher(32, FastKeys::default()),
+            transformed,
             chains: &self.chains,
             prefilter: &self.prefilter,
         };

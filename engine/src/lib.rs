@@ -9,6 +9,7 @@ pub mod body;
 pub mod config;
 pub mod effect;
 pub mod eval;
+mod hash;
 pub mod macros;
 pub mod operator;
 pub mod prefilter;

@@ -79,6 +79,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use super::OpMatch;
+use crate::hash::FastKeys;
 
 /// Bytes tokenized per pass. Bounds time and the token vector on large bodies;
 /// a payload placed after 32 KiB of padding is not seen by this operator.
@@ -539,14 +540,14 @@ fn blind_call(toks: &[Tok], i: usize) -> Option<usize> {
 /// the ~120 table entries per word was a fifth of the built-in rules' time
 /// on a plain GET (callgrind).
 struct Vocabulary {
-    words: HashMap<&'static [u8], (Kind, &'static str)>,
-    functions: HashMap<&'static [u8], &'static str>,
+    words: HashMap<&'static [u8], (Kind, &'static str), FastKeys>,
+    functions: HashMap<&'static [u8], &'static str, FastKeys>,
 }
 
 fn vocabulary() -> &'static Vocabulary {
     static VOCABULARY: OnceLock<Vocabulary> = OnceLock::new();
     VOCABULARY.get_or_init(|| {
-        let mut words = HashMap::with_capacity(WORDS.len());
+        let mut words = HashMap::with_capacity_and_hasher(WORDS.len(), FastKeys::default());
         for &(w, k) in WORDS {
             // The first entry wins, as the linear tables did.
             words.entry(w.as_bytes()).or_insert((k, w));
