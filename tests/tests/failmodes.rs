@@ -133,7 +133,7 @@ fn bad_policy_stops_envoy_whatever_the_failure_policy() {
                 // after the first (the main thread's).
                 assert_eq!(lines.len(), 1, "{policy}:\n{}", tail(&log, 20));
                 assert!(
-                    lines[0].contains("field `paranoia_level`: 7 is not a paranoia level"),
+                    lines[0].contains("field `paranoia_level`: 7 is not in 1..=4"),
                     "{}",
                     lines[0]
                 );
