@@ -1000,7 +1000,10 @@ impl PhaseScope<'_> {
                 };
                 if let Some((value, span)) = found {
                     let name = if target.collection == Collection::Tx {
-                        format!("TX:{}", String::from_utf8_lossy(&inst.name))
+                        let mut name = String::with_capacity(3 + inst.name.len());
+                        name.push_str("TX:");
+                        name.push_str(&String::from_utf8_lossy(&inst.name));
+                        name
                     } else if dynamic && !inst.name.is_empty() {
                         String::from_utf8_lossy(&inst.name).into_owned()
                     } else {

@@ -6,7 +6,7 @@
 //! `eval`), so a hundred rules reading `args` walk the arguments once.
 
 use std::borrow::Cow;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
@@ -560,15 +560,22 @@ impl Target {
 
     /// How the verdict names a matched instance: `ARGS:id`, `REQUEST_URI`.
     pub fn describe(&self, name: &[u8]) -> String {
-        let base = self.collection.name().to_ascii_uppercase();
-        let prefix = if self.count { "&" } else { "" };
-        if self.collection.is_keyed() && !name.is_empty() {
-            format!("{prefix}{base}:{}", String::from_utf8_lossy(name))
-        } else if let (true, Some(sel)) = (self.count, &self.selector) {
-            format!("{prefix}{base}:{sel}")
-        } else {
-            format!("{prefix}{base}")
+        // One allocation: CRS names a hit for every matched value, TX checks
+        // included, and the uppercase copy plus `format!` was 3% of a CRS
+        // GET (callgrind).
+        let base = self.collection.name();
+        let mut out = String::with_capacity(base.len() + name.len() + 2);
+        if self.count {
+            out.push('&');
         }
+        out.extend(base.chars().map(|c| c.to_ascii_uppercase()));
+        if self.collection.is_keyed() && !name.is_empty() {
+            out.push(':');
+            out.push_str(&String::from_utf8_lossy(name));
+        } else if let (true, Some(sel)) = (self.count, &self.selector) {
+            let _ = write!(out, ":{sel}");
+        }
+        out
     }
 }
 

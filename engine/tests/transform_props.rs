@@ -71,6 +71,31 @@ fn interesting_bytes() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(byte, 0..64)
 }
 
+/// What urlDecodeUni does beyond decoding: UTF-8 full-width ASCII
+/// (U+FF01–U+FF5E, three bytes) becomes its ASCII twin, so `＜script` is
+/// seen as `<script`.
+fn fold_full_width(x: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(x.len());
+    let mut i = 0;
+    while i < x.len() {
+        match x[i..] {
+            [0xEF, 0xBC, b @ 0x81..=0xBF, ..] => {
+                out.push(b - 0x81 + 0x21);
+                i += 3;
+            }
+            [0xEF, 0xBD, b @ 0x80..=0x9E, ..] => {
+                out.push(b - 0x80 + 0x60);
+                i += 3;
+            }
+            _ => {
+                out.push(x[i]);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 fn apply(t: Transform, x: &[u8]) -> Vec<u8> {
     t.apply(x).into_owned()
 }
@@ -81,7 +106,7 @@ proptest! {
     #[test]
     fn url_decode_inverts_percent_encoding(x in any::<Vec<u8>>()) {
         prop_assert_eq!(apply(Transform::UrlDecode, &percent_encode(&x)), x.clone());
-        prop_assert_eq!(apply(Transform::UrlDecodeUni, &percent_encode(&x)), x);
+        prop_assert_eq!(apply(Transform::UrlDecodeUni, &percent_encode(&x)), fold_full_width(&x));
     }
 
     #[test]
