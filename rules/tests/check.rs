@@ -9,22 +9,14 @@
 //! `CHECK_CASE=name` runs only the files whose name contains `name`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use palisade_rules::check::{self, Level, Limits};
 
 fn cases() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/check");
-    let filter = std::env::var("CHECK_CASE").unwrap_or_default();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "conf"))
-        .filter(|p| p.file_name().unwrap().to_string_lossy().contains(&filter))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no check cases match `{filter}`");
-    files
+    common::case_files("check", &["yaml", "conf"], "CHECK_CASE")
 }
 
 fn expected(path: &Path) -> Vec<String> {

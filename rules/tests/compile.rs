@@ -8,6 +8,8 @@
 //! `COMPILE_CASE=name` runs only matching cases.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -18,16 +20,7 @@ fn dir() -> PathBuf {
 }
 
 fn cases() -> Vec<PathBuf> {
-    let filter = std::env::var("COMPILE_CASE").unwrap_or_default();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "expect"))
-        .filter(|p| p.file_name().unwrap().to_string_lossy().contains(&filter))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no compile cases match `{filter}`");
-    files
+    common::case_files("compile", &["expect"], "COMPILE_CASE")
 }
 
 /// Numbers before `bytes` / `ms` become `#`; `out` becomes `OUT`.

@@ -10,26 +10,15 @@
 //! `EXPLAIN_CASE=name` runs only matching cases.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use palisade_rules::explain::shell;
 
 fn cases() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/explain");
-    let filter = std::env::var("EXPLAIN_CASE").unwrap_or_default();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.extension()
-                .is_some_and(|x| x == "http" || x == "curl" || x == "har")
-        })
-        .filter(|p| p.file_name().unwrap().to_string_lossy().contains(&filter))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no explain cases match `{filter}`");
-    files
+    common::case_files("explain", &["http", "curl", "har"], "EXPLAIN_CASE")
 }
 
 fn check(case: &Path) -> Vec<String> {

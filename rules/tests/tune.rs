@@ -5,23 +5,15 @@
 //! exclusion list is also loaded by `config::load`, as the filter would.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use palisade_engine::config;
 use palisade_rules::tune;
 
 fn logs() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tune");
-    let filter = std::env::var("TUNE_CASE").unwrap_or_default();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "log"))
-        .filter(|p| p.file_name().unwrap().to_string_lossy().contains(&filter))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no tune cases match `{filter}`");
-    files
+    common::case_files("tune", &["log"], "TUNE_CASE")
 }
 
 fn builtin_artifact() -> Vec<u8> {

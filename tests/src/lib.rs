@@ -197,18 +197,26 @@ pub enum Launch {
     Exited { code: Option<i32>, log: String },
 }
 
-impl Gateway {
-    /// Starts a gateway with `plugin_config` (the filter's JSON) and waits
-    /// until Envoy is ready. `upstream_bin` is
-    /// `env!("CARGO_BIN_EXE_palisade-upstream")` from the calling test.
-    pub fn start(upstream_bin: &str, plugin_config: &serde_json::Value) -> Result<Gateway, String> {
-        match Self::launch(upstream_bin, &plugin_config.to_string())? {
+impl Launch {
+    /// The running gateway, or an error quoting the end of Envoy's log when
+    /// it exited during start-up.
+    pub fn ready(self) -> Result<Gateway, String> {
+        match self {
             Launch::Ready(g) => Ok(g),
             Launch::Exited { code, log } => Err(format!(
                 "Envoy exited during start-up (code {code:?}); log:\n{}",
                 tail(&log, 40)
             )),
         }
+    }
+}
+
+impl Gateway {
+    /// Starts a gateway with `plugin_config` (the filter's JSON) and waits
+    /// until Envoy is ready. `upstream_bin` is
+    /// `env!("CARGO_BIN_EXE_palisade-upstream")` from the calling test.
+    pub fn start(upstream_bin: &str, plugin_config: &serde_json::Value) -> Result<Gateway, String> {
+        Self::launch(upstream_bin, &plugin_config.to_string())?.ready()
     }
 
     /// Starts Envoy with `plugin_config` passed through verbatim (it may be

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use palisade_e2e::{
-    json_string, self_signed_cert, tail, wasm_path, workspace_root, Gateway, Launch, LaunchOptions,
+    json_string, self_signed_cert, wasm_path, workspace_root, Gateway, LaunchOptions,
 };
 
 const UPSTREAM: &str = env!("CARGO_BIN_EXE_palisade-upstream");
@@ -128,12 +128,7 @@ fn tls_edge_serves_h1_and_h2_blocks_attacks_and_logs_json() {
         &options,
     )
     .unwrap();
-    let gw = match launch {
-        Launch::Ready(gw) => gw,
-        Launch::Exited { code, log } => {
-            panic!("Envoy exited ({code:?}):\n{}", tail(&log, 40))
-        }
-    };
+    let gw = launch.ready().unwrap();
 
     // Ordinary HTTPS traffic over both protocols reaches the upstream.
     let h1 = curl(gw.port, &certs, "--http1.1", "/search?q=fish");

@@ -51,12 +51,9 @@ fn template(policy: &str) -> PathBuf {
 
 fn start(policy: &str) -> Gateway {
     let wasm = fault_injection_wasm_path().unwrap();
-    match Gateway::launch_with(&template(policy), &wasm, UPSTREAM, "{}").unwrap() {
-        Launch::Ready(gw) => gw,
-        Launch::Exited { code, log } => {
-            panic!("{policy}: Envoy exited ({code:?}):\n{}", tail(&log, 30))
-        }
-    }
+    Gateway::launch_with(&template(policy), &wasm, UPSTREAM, "{}")
+        .and_then(Launch::ready)
+        .unwrap_or_else(|e| panic!("{policy}: {e}"))
 }
 
 /// Sends the request that makes the VM trap; asserts the 503, that the

@@ -61,10 +61,7 @@ fn start(kb: u32) -> Gateway {
         &policy().to_string(),
     )
     .unwrap();
-    match launch {
-        Launch::Ready(gw) => gw,
-        Launch::Exited { code, log } => panic!("Envoy exited ({code:?}):\n{}", tail(&log, 30)),
-    }
+    launch.ready().unwrap()
 }
 
 fn rss_kib(pid: u32) -> u64 {

@@ -31,17 +31,14 @@ fn config() -> Value {
 
 fn start() -> Gateway {
     let template = workspace_root().join("envoy-config/gateway-policies.yaml");
-    match Gateway::launch_with(
+    Gateway::launch_with(
         &template,
         &wasm_path().unwrap(),
         UPSTREAM,
         &config().to_string(),
     )
+    .and_then(Launch::ready)
     .unwrap()
-    {
-        Launch::Ready(gw) => gw,
-        Launch::Exited { code, log } => panic!("Envoy exited ({code:?}):\n{log}"),
-    }
 }
 
 /// Sends `path` to `host` with a request id; the status and the verdict line.

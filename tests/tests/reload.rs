@@ -11,8 +11,8 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use palisade_e2e::{
-    json_string, render, self_signed_cert, tail, wasm_path, workspace_root, Gateway, Launch,
-    LaunchOptions, Request, Response,
+    json_string, render, self_signed_cert, tail, wasm_path, workspace_root, Gateway, LaunchOptions,
+    Request, Response,
 };
 
 const UPSTREAM: &str = env!("CARGO_BIN_EXE_palisade-upstream");
@@ -133,12 +133,7 @@ fn ecds_file_swap_changes_policy_on_an_open_connection_and_bad_config_keeps_old(
         &options,
     )
     .unwrap();
-    let gw = match launch {
-        Launch::Ready(gw) => gw,
-        Launch::Exited { code, log } => {
-            panic!("Envoy exited ({code:?}):\n{}", tail(&log, 40))
-        }
-    };
+    let gw = launch.ready().unwrap();
     wait_stat(&gw, UPDATES, 1);
 
     // Block mode from the first file.
