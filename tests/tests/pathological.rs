@@ -11,7 +11,7 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use palisade_e2e::{tail, wasm_path, workspace_root, Gateway, Launch, Request};
+use palisade_e2e::{tail, wasm_path, workspace_root, Gateway, Request};
 use serde_json::{json, Value};
 
 const UPSTREAM: &str = env!("CARGO_BIN_EXE_palisade-upstream");
