@@ -42,12 +42,15 @@ impl HttpRequest {
 }
 
 /// `http://user@host:8080/p?q#f` → (`Some("host:8080")`, `/p?q`); a bare
-/// `/p?q` is kept as the target.
+/// `/p?q` is kept as the target, even when its query holds a URL
+/// (`/get?x=file://foo.bar`: CRS's RFI tests).
 fn split_url(url: &str) -> (Option<String>, String) {
     let url = url.split('#').next().unwrap_or_default();
+    if url.starts_with('/') {
+        return (None, url.to_string());
+    }
     let rest = match url.find("://") {
         Some(i) => &url[i + 3..],
-        None if url.starts_with('/') => return (None, url.to_string()),
         None => url,
     };
     let end = rest.find(['/', '?']).unwrap_or(rest.len());
@@ -553,6 +556,10 @@ mod tests {
             (Some("h:8080".to_string()), "/?x=1".to_string())
         );
         assert_eq!(split_url("/a?b"), (None, "/a?b".to_string()));
+        assert_eq!(
+            split_url("/get?x=file://foo.bar"),
+            (None, "/get?x=file://foo.bar".to_string())
+        );
     }
 
     #[test]

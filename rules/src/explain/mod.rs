@@ -13,10 +13,11 @@ pub mod shell;
 
 use palisade_engine::config::{OverLimit, Settings};
 use palisade_engine::operator::Operator;
+use palisade_engine::request::ResponseData;
 use palisade_engine::rule::{Condition, Rule};
 use palisade_engine::transform::Transform;
 use palisade_engine::variable::Target;
-use palisade_engine::{Phase, Request, RuleId, RuleMatch, Transaction, Verdict};
+use palisade_engine::{Decision, Phase, Request, RuleId, RuleMatch, Transaction, Verdict};
 
 pub use input::{HttpRequest, InputError};
 
@@ -128,6 +129,20 @@ pub struct Explanation {
 /// phase unless already decided) and explains the verdict; `rule` adds a
 /// trace of that rule.
 pub fn explain(settings: &Settings, http: &HttpRequest, rule: Option<RuleId>) -> Explanation {
+    explain_exchange(settings, http, None, rule)
+}
+
+/// [`explain`] with the upstream's response: when the request was not
+/// blocked, the response phases run on it as the filter runs them (headers
+/// phase; the body, cut to `response_body.limit_bytes`, only when its media
+/// type is listed in `response_body.mime_types`). go-ftw's response tests
+/// (albedo's `/reflect`) come through here.
+pub fn explain_exchange(
+    settings: &Settings,
+    http: &HttpRequest,
+    response: Option<ResponseData>,
+    rule: Option<RuleId>,
+) -> Explanation {
     let (engine, policy) = (&settings.engine, &settings.policy);
     let mut notes = Vec::new();
     let mut req = crate::test_request::request_head(&http.method, &http.uri, &http.headers);
@@ -169,6 +184,14 @@ pub fn explain(settings: &Settings, http: &HttpRequest, rule: Option<RuleId>) ->
         }
         engine.evaluate(Phase::Body, &req, policy, &mut tx);
     }
+    if let Some(response) = response {
+        run_response(settings, &mut req, response, &mut tx, &mut notes);
+        // The logging phase (SecLang phase 5, e.g. CRS's 980170 score
+        // report) runs once the exchange is over, as in the filter's on_log.
+        if engine.runs_phase(policy, Phase::Logging) {
+            engine.evaluate(Phase::Logging, &req, policy, &mut tx);
+        }
+    }
     let verdict = engine.verdict(policy, &tx);
     let mut total = 0u32;
     let matches = verdict
@@ -199,6 +222,56 @@ pub fn explain(settings: &Settings, http: &HttpRequest, rule: Option<RuleId>) ->
         rule,
         notes,
     }
+}
+
+/// The response phases of [`explain_exchange`], in the filter's order.
+fn run_response(
+    settings: &Settings,
+    req: &mut Request,
+    mut response: ResponseData,
+    tx: &mut Transaction,
+    notes: &mut Vec<String>,
+) {
+    let (engine, policy) = (&settings.engine, &settings.policy);
+    if engine.verdict(policy, tx).decision == Decision::Block {
+        notes.push("blocked before the response: response phases did not run".to_string());
+        return;
+    }
+    if !engine.inspects_response(policy) {
+        return;
+    }
+    let body = std::mem::take(&mut response.body);
+    let content_type = response
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case(b"content-type"))
+        .map(|h| h.value.clone());
+    req.response = Some(response);
+    let decided = engine.evaluate(Phase::ResponseHeaders, req, policy, tx);
+    if decided
+        && matches!(
+            engine.verdict(policy, tx).decision,
+            Decision::Block | Decision::Allow
+        )
+    {
+        return;
+    }
+    let rb = &settings.response_body;
+    let inspect_body = rb.inspect
+        && engine.inspects_response_body(policy)
+        && content_type.is_some_and(|ct| rb.inspects_type(&ct));
+    if inspect_body {
+        if let Some(r) = req.response.as_mut() {
+            r.body = body;
+            r.body.truncate(rb.limit_bytes);
+        }
+    } else if !body.is_empty() {
+        notes.push(
+            "the response body was not inspected (response_body settings or its media type)"
+                .to_string(),
+        );
+    }
+    engine.evaluate(Phase::ResponseBody, req, policy, tx);
 }
 
 /// The value named `variable` that made `rule` match: the first condition

@@ -4,17 +4,22 @@
 //! Envoy. Only rule-id expectations (`expect_ids` / `no_expect_ids`, flat or
 //! under `log:`) are judged here; a stage that checks only the status, the
 //! log line or the response body needs the gateway, and is skipped with that
-//! reason (the e2e crate's `palisade-ftw` runs those).
+//! reason (the e2e crate's `palisade-ftw` runs those). Response-phase rules
+//! run on the response CRS's albedo backend would send: what a `/reflect`
+//! request describes, else an empty 200 ([`reflect`]).
 //!
 //! [`format`] parses the files (also used by the e2e runner), [`request`]
-//! builds the wire bytes.
+//! builds the wire bytes, [`reflect`] reads albedo's response spec (also
+//! used by the e2e upstream).
 
 pub mod format;
+pub mod reflect;
 pub mod request;
 
 use std::path::PathBuf;
 
 use palisade_engine::config::Settings;
+use palisade_engine::request::{Header, ResponseData};
 
 pub use format::{load_all, LoadedFile};
 
@@ -153,7 +158,25 @@ fn judge(settings: &Settings, stage: &format::Stage) -> (Outcome, Option<String>
         }
         (Ok(r), _) => r,
     };
-    let verdict = crate::explain::explain(settings, &request, None).verdict;
+    // Albedo's `/reflect` answers with the response the body describes;
+    // any other request gets albedo's plain 200.
+    let reflected = if reflect::is_reflect(&request.method, &request.uri) {
+        reflect::Reflected::from_request_body(request.body.as_deref().unwrap_or_default())
+    } else {
+        reflect::Reflected::from_request_body(b"{}")
+    };
+    let response = ResponseData {
+        status: reflected.status.to_string().into_bytes(),
+        protocol: b"HTTP/1.1".to_vec(),
+        headers: reflected
+            .headers
+            .into_iter()
+            .map(|(n, v)| Header::new(n.to_ascii_lowercase().into_bytes(), v.into_bytes()))
+            .collect(),
+        body: reflected.body,
+    };
+    let verdict =
+        crate::explain::explain_exchange(settings, &request, Some(response), None).verdict;
     let mut matched: Vec<u32> = verdict.matches.iter().map(|m| m.rule_id.0).collect();
     matched.sort_unstable();
     matched.dedup();

@@ -17,7 +17,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
-use base64::Engine as _;
+use palisade_rules::ftw::reflect::{is_reflect, Reflected};
 
 /// Requests larger than this are refused: the gateway's own limits are far
 /// below, so anything bigger is a bug in a test.
@@ -120,7 +120,7 @@ fn serve(stream: TcpStream) -> io::Result<()> {
             body
         };
 
-        let reflect = method == "POST" && path.split('?').next() == Some("/reflect");
+        let reflect = is_reflect(&method, &path);
         let response = if reflect {
             reflect_response(&request_body, close)
         } else {
@@ -148,89 +148,24 @@ fn serve(stream: TcpStream) -> io::Result<()> {
     }
 }
 
-/// Albedo's `/reflect`: the response described by the JSON request body.
-/// A body that is not such JSON gets a 400 saying why (a broken test, not a
-/// WAF finding).
+/// Albedo's `/reflect`: the response described by the JSON request body
+/// (read by [`Reflected`], shared with `palisade test --ftw`).
 fn reflect_response(request_body: &[u8], close: bool) -> Vec<u8> {
-    let spec = match serde_json::from_slice::<serde_json::Value>(request_body) {
-        Ok(v) if v.is_object() => v,
-        Ok(_) | Err(_) => {
-            serde_json::json!({"status": 400, "body": "reflect: body is not a JSON object"})
-        }
-    };
-    let status = spec["status"].as_u64().unwrap_or(200);
-    let body = match spec["encodedBody"].as_str() {
-        Some(b64) => base64::engine::general_purpose::STANDARD
-            .decode(b64.trim())
-            .unwrap_or_else(|e| format!("reflect: bad encodedBody: {e}").into_bytes()),
-        None => spec["body"].as_str().unwrap_or("").as_bytes().to_vec(),
-    };
-    let mut head = format!("HTTP/1.1 {status} Reflected\r\n");
+    let r = Reflected::from_request_body(request_body);
+    let mut head = format!("HTTP/1.1 {} Reflected\r\n", r.status);
     let mut has_length = false;
-    let mut has_type = false;
-    if let Some(headers) = spec["headers"].as_object() {
-        for (name, value) in headers {
-            let value = value
-                .as_str()
-                .map_or_else(|| value.to_string(), str::to_string);
-            has_length |= name.eq_ignore_ascii_case("content-length");
-            has_type |= name.eq_ignore_ascii_case("content-type");
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-    }
-    if !has_type && !body.is_empty() {
-        // As albedo (Go's net/http) does: a sniffed Content-Type.
-        head.push_str(&format!("content-type: {}\r\n", sniff_content_type(&body)));
+    for (name, value) in &r.headers {
+        has_length |= name.eq_ignore_ascii_case("content-length");
+        head.push_str(&format!("{name}: {value}\r\n"));
     }
     if !has_length {
-        head.push_str(&format!("content-length: {}\r\n", body.len()));
+        head.push_str(&format!("content-length: {}\r\n", r.body.len()));
     }
     if close {
         head.push_str("connection: close\r\n");
     }
     head.push_str("\r\n");
-    [head.into_bytes(), body].concat()
-}
-
-/// A small version of Go's `http.DetectContentType`: HTML, text or bytes.
-fn sniff_content_type(body: &[u8]) -> &'static str {
-    let start = body
-        .iter()
-        .position(|b| !b" \t\r\n\x0c".contains(b))
-        .unwrap_or(body.len());
-    let lead = body[start..body.len().min(start + 16)].to_ascii_lowercase();
-    let html = [
-        &b"<!doctype html"[..],
-        b"<html",
-        b"<head",
-        b"<script",
-        b"<iframe",
-        b"<h1",
-        b"<div",
-        b"<font",
-        b"<table",
-        b"<a",
-        b"<style",
-        b"<title",
-        b"<b",
-        b"<body",
-        b"<br",
-        b"<p",
-        b"<!--",
-    ]
-    .iter()
-    .any(|tag| lead.starts_with(tag) && matches!(lead.get(tag.len()), Some(b' ' | b'>')));
-    if html {
-        "text/html; charset=utf-8"
-    } else if body
-        .iter()
-        .take(512)
-        .all(|&b| b >= 0x20 || b"\t\n\r\x0c\x1b".contains(&b))
-    {
-        "text/plain; charset=utf-8"
-    } else {
-        "application/octet-stream"
-    }
+    [head.into_bytes(), r.body].concat()
 }
 
 /// Reads a chunked body, returning the decoded bytes.
