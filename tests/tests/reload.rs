@@ -6,13 +6,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use palisade_e2e::{
-    json_string, render, self_signed_cert, tail, wasm_path, workspace_root, Gateway, LaunchOptions,
-    Request, Response,
+    json_string, render, self_signed_cert, tail, wasm_path, workspace_root, Gateway, Launch,
+    LaunchOptions, Request, Response,
 };
 
 const UPSTREAM: &str = env!("CARGO_BIN_EXE_palisade-upstream");
@@ -105,14 +105,16 @@ fn wait_stat(gw: &Gateway, name: &str, value: u64) {
     }
 }
 
-#[test]
-fn ecds_file_swap_changes_policy_on_an_open_connection_and_bad_config_keeps_old() {
-    let dir = std::env::temp_dir().join(format!("palisade-reload-{}", std::process::id()));
+/// An edge gateway whose Palisade policy comes from an ECDS file, first
+/// holding `first_policy`. Returns the run's directory, the ECDS file and
+/// the gateway.
+fn start(name: &str, first_policy: &str) -> (PathBuf, PathBuf, Gateway) {
+    let dir = std::env::temp_dir().join(format!("palisade-{name}-{}", std::process::id()));
     let ecds_dir = dir.join("ecds");
     std::fs::create_dir_all(&ecds_dir).unwrap();
     self_signed_cert(&dir).unwrap();
     let ecds = ecds_dir.join("palisade.yaml");
-    write_ecds(&ecds, "1", r#"{"mode": "block"}"#);
+    write_ecds(&ecds, "1", first_policy);
 
     let path = |p: &Path| json_string(&p.to_string_lossy());
     let options = LaunchOptions {
@@ -125,15 +127,21 @@ fn ecds_file_swap_changes_policy_on_an_open_connection_and_bad_config_keeps_old(
         ],
         args: Vec::new(),
     };
-    let launch = Gateway::launch_with_options(
+    let gw = Gateway::launch_with_options(
         &workspace_root().join("envoy-config/edge-dynamic.yaml"),
         &wasm_path().unwrap(),
         UPSTREAM,
         "unused: the policy is in the ECDS file",
         &options,
     )
+    .and_then(Launch::ready)
     .unwrap();
-    let gw = launch.ready().unwrap();
+    (dir, ecds, gw)
+}
+
+#[test]
+fn ecds_file_swap_changes_policy_on_an_open_connection_and_bad_config_keeps_old() {
+    let (dir, ecds, gw) = start("reload", r#"{"mode": "block"}"#);
     wait_stat(&gw, UPDATES, 1);
 
     // Block mode from the first file.
@@ -188,6 +196,36 @@ fn ecds_file_swap_changes_policy_on_an_open_connection_and_bad_config_keeps_old(
     );
     drop(conn);
     drop(other);
+    drop(gw);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_bad_first_policy_lets_nothing_through_uninspected_until_a_good_one_arrives() {
+    let (dir, ecds, gw) = start("first-bad", r#"{"paranoia_level": 7}"#);
+    wait_stat(&gw, REJECTED, 1);
+    let line = gw
+        .wait_for_log(
+            "palisade: invalid plugin configuration",
+            Duration::from_secs(10),
+        )
+        .unwrap_or_else(|| panic!("no refusal line; log:\n{}", tail(&gw.log(), 30)));
+    assert!(line.contains("paranoia_level"), "{line}");
+    // No filter configuration yet: Envoy answers 500 itself (no
+    // default_config in edge-dynamic.yaml), so nothing reaches the upstream
+    // uninspected. Fail closed.
+    let mut conn = KeepAlive::open(gw.port);
+    assert_eq!(conn.get(ATTACK).status, 500);
+    assert_eq!(conn.get("/").status, 500);
+    assert_eq!(gw.stat("cluster.upstream.upstream_rq_total").unwrap(), 0);
+
+    // The first good file makes the listener serve, with the WAF.
+    write_ecds(&ecds, "2", r#"{"mode": "block"}"#);
+    wait_stat(&gw, UPDATES, 1);
+    let mut conn = KeepAlive::open(gw.port);
+    assert_eq!(conn.get("/").status, 200);
+    assert_eq!(conn.get(ATTACK).status, 403);
+    drop(conn);
     drop(gw);
     let _ = std::fs::remove_dir_all(&dir);
 }
