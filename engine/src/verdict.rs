@@ -19,6 +19,18 @@ pub enum Decision {
     Allow,
 }
 
+impl Decision {
+    /// The lowercase name test files and tools use (`pass`, `block`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Decision::Pass => "pass",
+            Decision::Block => "block",
+            Decision::Detect => "detect",
+            Decision::Allow => "allow",
+        }
+    }
+}
+
 /// One rule that matched.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RuleMatch {

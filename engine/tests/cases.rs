@@ -495,7 +495,7 @@ struct PolicyError {
 fn run_policies(path: &Path, text: &str, out: &mut Outcome) {
     use palisade_engine::config;
     use palisade_engine::eval::Transaction;
-    use palisade_engine::{Decision, Phase};
+    use palisade_engine::Phase;
     let file: PolicyFile = parse(path, text);
     let artifact = file.ruleset.to_artifact();
     let settings = config::load(file.config.to_string().as_bytes(), &artifact)
@@ -531,12 +531,7 @@ fn run_policies(path: &Path, text: &str, out: &mut Outcome) {
                 policy.name, case.expect.policy
             ));
         }
-        let decision = match verdict.decision {
-            Decision::Pass => "pass",
-            Decision::Block => "block",
-            Decision::Detect => "detect",
-            Decision::Allow => "allow",
-        };
+        let decision = verdict.decision.name();
         if decision != case.expect.decision {
             problems.push(format!(
                 "decision {decision}, want {}",

@@ -7,7 +7,6 @@
 use std::path::Path;
 
 use palisade_engine::config;
-use palisade_engine::Decision;
 use palisade_rules::native::compile_file;
 use palisade_rules::seclang;
 use palisade_rules::test_request::TestRequest;
@@ -83,12 +82,7 @@ fn evaluation_cases() {
             let req = case.request.to_request(&settings.body.limits).unwrap();
             let v = settings.engine.inspect(&req, &settings.policy);
             let mut problems = Vec::new();
-            let decision = match v.decision {
-                Decision::Pass => "pass",
-                Decision::Block => "block",
-                Decision::Detect => "detect",
-                Decision::Allow => "allow",
-            };
+            let decision = v.decision.name();
             if decision != case.expect.decision {
                 problems.push(format!(
                     "decision {decision}, want {}",

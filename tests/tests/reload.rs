@@ -105,6 +105,19 @@ fn wait_stat(gw: &Gateway, name: &str, value: u64) {
     }
 }
 
+/// Waits for Envoy to reject an ECDS update whose policy has a bad
+/// `paranoia_level`, and for Palisade's line naming the field.
+fn expect_refusal(gw: &Gateway) {
+    wait_stat(gw, REJECTED, 1);
+    let line = gw
+        .wait_for_log(
+            "palisade: invalid plugin configuration",
+            Duration::from_secs(10),
+        )
+        .unwrap_or_else(|| panic!("no refusal line; log:\n{}", tail(&gw.log(), 30)));
+    assert!(line.contains("paranoia_level"), "{line}");
+}
+
 /// An edge gateway whose Palisade policy comes from an ECDS file, first
 /// holding `first_policy`. Returns the run's directory, the ECDS file and
 /// the gateway.
@@ -162,14 +175,7 @@ fn ecds_file_swap_changes_policy_on_an_open_connection_and_bad_config_keeps_old(
 
     // A bad policy: refused with Palisade's line, detect mode keeps serving.
     write_ecds(&ecds, "3", r#"{"mode": "detect", "paranoia_level": 7}"#);
-    wait_stat(&gw, REJECTED, 1);
-    let line = gw
-        .wait_for_log(
-            "palisade: invalid plugin configuration",
-            Duration::from_secs(10),
-        )
-        .unwrap_or_else(|| panic!("no refusal line; log:\n{}", tail(&gw.log(), 30)));
-    assert!(line.contains("paranoia_level"), "{line}");
+    expect_refusal(&gw);
     // Envoy 1.40 rejects the whole ECDS update (the previous filter config
     // stays in place) and says why.
     gw.wait_for_log(
@@ -203,14 +209,7 @@ fn ecds_file_swap_changes_policy_on_an_open_connection_and_bad_config_keeps_old(
 #[test]
 fn a_bad_first_policy_lets_nothing_through_uninspected_until_a_good_one_arrives() {
     let (dir, ecds, gw) = start("first-bad", r#"{"paranoia_level": 7}"#);
-    wait_stat(&gw, REJECTED, 1);
-    let line = gw
-        .wait_for_log(
-            "palisade: invalid plugin configuration",
-            Duration::from_secs(10),
-        )
-        .unwrap_or_else(|| panic!("no refusal line; log:\n{}", tail(&gw.log(), 30)));
-    assert!(line.contains("paranoia_level"), "{line}");
+    expect_refusal(&gw);
     // No filter configuration yet: Envoy answers 500 itself (no
     // default_config in edge-dynamic.yaml), so nothing reaches the upstream
     // uninspected. Fail closed.
