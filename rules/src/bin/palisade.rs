@@ -198,6 +198,10 @@ enum Command {
         /// and the operator's result; says when the rule is disabled.
         #[arg(long)]
         rule: Option<u32>,
+        /// The Envoy route name the request would match, for `policies`
+        /// scoped by `routes` (hosts and paths come from the request).
+        #[arg(long)]
+        route: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = ExplainFormat::Human)]
         format: ExplainFormat,
@@ -289,6 +293,7 @@ fn main() -> ExitCode {
             har,
             entry,
             rule,
+            route,
             format,
             no_color,
         } => {
@@ -308,6 +313,7 @@ fn main() -> ExitCode {
                 config.as_deref(),
                 &input,
                 rule,
+                route,
                 format,
                 no_color,
             )
@@ -333,6 +339,7 @@ fn run_explain(
     config: Option<&std::path::Path>,
     input: &ExplainInput,
     rule: Option<u32>,
+    route: Option<String>,
     format: ExplainFormat,
     no_color: bool,
 ) -> ExitCode {
@@ -351,13 +358,14 @@ fn run_explain(
             explain::input::from_har(&String::from_utf8_lossy(&b), *n).map_err(|e| e.to_string())
         }),
     };
-    let request = match request {
+    let mut request = match request {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
+    request.route = route;
     let artifact = match ruleset {
         Some(path) => match read(path) {
             Ok(a) => a,

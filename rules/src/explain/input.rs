@@ -15,6 +15,9 @@ pub struct HttpRequest {
     pub uri: String,
     pub headers: Vec<(String, String)>,
     pub body: Option<Vec<u8>>,
+    /// The Envoy route name the request would match, for `policies`
+    /// scoped by route (`palisade explain --route`); not in the request.
+    pub route: Option<String>,
 }
 
 /// Why a request could not be read.
@@ -333,6 +336,7 @@ pub fn from_curl(command: &str) -> Result<HttpRequest, InputError> {
         uri,
         headers: Vec::new(),
         body: (has_data && !get).then(|| body.into_bytes()),
+        route: None,
     };
     let mut defaults = vec![
         ("Host", host.unwrap_or_default()),
@@ -485,6 +489,7 @@ pub fn from_har(text: &str, entry: usize) -> Result<HttpRequest, InputError> {
         uri,
         headers: Vec::new(),
         body: None,
+        route: None,
     };
     let mut authority = None;
     for (name, value) in pairs("headers") {

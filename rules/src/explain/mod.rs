@@ -17,7 +17,7 @@ use palisade_engine::request::ResponseData;
 use palisade_engine::rule::{Condition, Rule};
 use palisade_engine::transform::Transform;
 use palisade_engine::variable::Target;
-use palisade_engine::{Decision, Phase, Request, RuleId, RuleMatch, Transaction, Verdict};
+use palisade_engine::{Decision, Phase, Policy, Request, RuleId, RuleMatch, Transaction, Verdict};
 
 pub use input::{HttpRequest, InputError};
 
@@ -143,9 +143,16 @@ pub fn explain_exchange(
     response: Option<ResponseData>,
     rule: Option<RuleId>,
 ) -> Explanation {
-    let (engine, policy) = (&settings.engine, &settings.policy);
+    let engine = &settings.engine;
     let mut notes = Vec::new();
     let mut req = crate::test_request::request_head(&http.method, &http.uri, &http.headers);
+    // The policy the filter would pick: the first `policies` entry whose
+    // host, route and path cover the request, else the top level.
+    let policy = settings
+        .policy_by_id(settings.select_policy(&req, http.route.as_deref().map(str::as_bytes)));
+    if !policy.name.is_empty() {
+        notes.push(format!("policy: {} (a `policies` entry)", policy.name));
+    }
     let mut tx = Transaction::new();
     let decided = engine.evaluate(Phase::Headers, &req, policy, &mut tx);
     let mut body_phase = false;
@@ -185,7 +192,7 @@ pub fn explain_exchange(
         engine.evaluate(Phase::Body, &req, policy, &mut tx);
     }
     if let Some(response) = response {
-        run_response(settings, &mut req, response, &mut tx, &mut notes);
+        run_response(settings, policy, &mut req, response, &mut tx, &mut notes);
         // The logging phase (SecLang phase 5, e.g. CRS's 980170 score
         // report) runs once the exchange is over, as in the filter's on_log.
         if engine.runs_phase(policy, Phase::Logging) {
@@ -204,7 +211,7 @@ pub fn explain_exchange(
                 total,
                 value: engine
                     .rule(m.rule_id)
-                    .and_then(|r| rederive(settings, r, &req, &m.variable)),
+                    .and_then(|r| rederive(settings, policy, r, &req, &m.variable)),
             }
         })
         .collect();
@@ -214,7 +221,7 @@ pub fn explain_exchange(
             verdict.score
         ));
     }
-    let rule = rule.map(|id| trace(settings, id, &req, &verdict, body_phase));
+    let rule = rule.map(|id| trace(settings, policy, id, &req, &verdict, body_phase));
     Explanation {
         request: http.clone(),
         verdict,
@@ -227,12 +234,13 @@ pub fn explain_exchange(
 /// The response phases of [`explain_exchange`], in the filter's order.
 fn run_response(
     settings: &Settings,
+    policy: &Policy,
     req: &mut Request,
     mut response: ResponseData,
     tx: &mut Transaction,
     notes: &mut Vec<String>,
 ) {
-    let (engine, policy) = (&settings.engine, &settings.policy);
+    let engine = &settings.engine;
     if engine.verdict(policy, tx).decision == Decision::Block {
         notes.push("blocked before the response: response phases did not run".to_string());
         return;
@@ -276,10 +284,16 @@ fn run_response(
 
 /// The value named `variable` that made `rule` match: the first condition
 /// value with that name on which the condition holds.
-fn rederive(settings: &Settings, rule: &Rule, req: &Request, variable: &str) -> Option<ValueTrace> {
+fn rederive(
+    settings: &Settings,
+    policy: &Policy,
+    rule: &Rule,
+    req: &Request,
+    variable: &str,
+) -> Option<ValueTrace> {
     let mut named = None;
     for condition in &rule.conditions {
-        for value in condition_values(settings, rule, condition, req).0 {
+        for value in condition_values(settings, policy, rule, condition, req).0 {
             if value.variable != variable {
                 continue;
             }
@@ -294,12 +308,13 @@ fn rederive(settings: &Settings, rule: &Rule, req: &Request, variable: &str) -> 
 
 fn trace(
     settings: &Settings,
+    policy: &Policy,
     id: RuleId,
     req: &Request,
     verdict: &Verdict,
     body_phase: bool,
 ) -> RuleTrace {
-    let (engine, policy) = (&settings.engine, &settings.policy);
+    let engine = &settings.engine;
     let matched = verdict.matches.iter().any(|m| m.rule_id == id);
     let Some(rule) = engine.rule(id) else {
         return RuleTrace {
@@ -333,7 +348,7 @@ fn trace(
         .conditions
         .iter()
         .map(|c| {
-            let (values, dynamic) = condition_values(settings, rule, c, req);
+            let (values, dynamic) = condition_values(settings, policy, rule, c, req);
             ConditionTrace {
                 targets: c.targets.iter().map(ToString::to_string).collect(),
                 transforms: engine.chain(c.chain).to_vec(),
@@ -358,13 +373,13 @@ fn trace(
 /// the chain and the operator; and the targets read from the transaction.
 fn condition_values(
     settings: &Settings,
+    policy: &Policy,
     rule: &Rule,
     condition: &Condition,
     req: &Request,
 ) -> (Vec<ValueTrace>, Vec<String>) {
     let chain = settings.engine.chain(condition.chain);
-    let exclusions: Vec<(usize, _)> = settings
-        .policy
+    let exclusions: Vec<(usize, _)> = policy
         .exclusions
         .iter()
         .enumerate()
