@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use palisade_bench::wire::{exchange, rss_mb, wire_bytes};
 use palisade_bench::{crs_dir, crs_ruleset_base64, Mix};
-use palisade_e2e::{workspace_root, Gateway, Launch};
+use palisade_e2e::{workspace_root, Gateway};
 use serde::Serialize;
 
 #[derive(Parser, Debug)]
@@ -217,15 +217,9 @@ fn run(args: Args) -> Result<(), String> {
             policy["paranoia_level"] = if config == Config::CrsPl4 { 4 } else { 1 }.into();
         }
         let policy = policy.to_string();
-        let gw = match Gateway::launch_with(&template, &wasm, &upstream, &policy)? {
-            Launch::Ready(gw) => gw,
-            Launch::Exited { code, log } => {
-                return Err(format!(
-                    "{}: Envoy exited ({code:?}):\n{log}",
-                    config.name()
-                ))
-            }
-        };
+        let gw = Gateway::launch_with(&template, &wasm, &upstream, &policy)?
+            .ready()
+            .map_err(|e| format!("{}: {e}", config.name()))?;
         let pid = gw.envoy_pid();
         for &mix in &mixes {
             let requests: Vec<Vec<u8>> = mix.requests().iter().map(wire_bytes).collect();

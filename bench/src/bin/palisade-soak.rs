@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use palisade_bench::wire::{exchange, rss_mb, wire_bytes};
 use palisade_bench::{crs_dir, crs_ruleset_base64, Mix};
-use palisade_e2e::{workspace_root, Gateway, Launch};
+use palisade_e2e::{workspace_root, Gateway};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -117,15 +117,13 @@ fn run(args: Args) -> Result<bool, String> {
             ));
         }
     }
-    let gw = match Gateway::launch_with(
+    let gw = Gateway::launch_with(
         &root.join("envoy-config/gateway.yaml"),
         &wasm,
         &upstream.to_string_lossy(),
         &policy.to_string(),
-    )? {
-        Launch::Ready(gw) => gw,
-        Launch::Exited { code, log } => return Err(format!("Envoy exited ({code:?}):\n{log}")),
-    };
+    )?
+    .ready()?;
     let pid = gw.envoy_pid();
     let cycle = traffic();
     if cycle.is_empty() {
