@@ -41,7 +41,7 @@ fn full_width_at(bytes: &[u8]) -> Option<u8> {
 
 /// Folds UTF-8 full-width ASCII in place of three bytes to one.
 fn fold_full_width(bytes: Vec<u8>) -> Vec<u8> {
-    if !bytes.contains(&0xEF) {
+    if memchr::memchr(0xEF, &bytes).is_none() {
         return bytes;
     }
     let mut out = Vec::with_capacity(bytes.len());
@@ -59,7 +59,10 @@ fn fold_full_width(bytes: Vec<u8>) -> Vec<u8> {
 }
 
 pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
-    if !input.iter().any(|&b| b == b'%' || b == b'+' || b == 0xEF) {
+    // Most values hold none of these: memchr3 (SIMD, simd128 in the wasm
+    // build) answers that faster than a byte loop, on every value of every
+    // chain starting with urlDecodeUni.
+    if memchr::memchr3(b'%', b'+', 0xEF, input).is_none() {
         return Cow::Borrowed(input);
     }
     let mut out = Vec::with_capacity(input.len());
