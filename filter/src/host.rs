@@ -20,7 +20,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use palisade_engine::eval::PolicyId;
+use palisade_engine::eval::{Mode, PolicyId};
 use palisade_engine::request::{Header, Request, ResponseData};
 use palisade_engine::rule::{Phase, RuleId};
 use palisade_engine::{Decision, Transaction, Verdict};
@@ -279,6 +279,12 @@ impl Stream {
         &self.shared.settings
     }
 
+    /// Is this request's policy `mode: off`? Then no rule runs, and nothing
+    /// is buffered for rules that will not look at it.
+    fn policy_off(&self) -> bool {
+        self.settings().policy_by_id(self.policy).mode == Mode::Off
+    }
+
     /// Picks the request's policy: the first `policies` entry covering its
     /// authority, Envoy route and path, else the top level.
     fn select_policy(&mut self, req: &Request) {
@@ -356,7 +362,7 @@ impl Stream {
         let shared = Rc::clone(&self.shared);
         let s = &shared.settings;
         let verdict = s.engine.verdict(s.policy_by_id(self.policy), &self.tx);
-        if verdict.decision != Decision::Block && shared.inspects_response {
+        if verdict.decision != Decision::Block && shared.inspects_response && !self.policy_off() {
             // The verdict line waits for the response phases.
             self.response = ResponseState::Awaiting;
             self.pending_log = true;
@@ -578,9 +584,10 @@ impl HttpContext for Stream {
         if self.done {
             return action;
         }
-        if end_of_stream || !self.settings().body.inspect {
-            // No body to wait for (or body inspection is off): body-phase
-            // rules still run now, on everything but the body.
+        if end_of_stream || !self.settings().body.inspect || self.policy_off() {
+            // No body to wait for (or body inspection is off, or the
+            // policy is `off`: nothing is buffered, no body limit applies):
+            // body-phase rules still run now, on everything but the body.
             return self.run(Phase::Body);
         }
         Action::Continue

@@ -20,6 +20,7 @@ fn config() -> Value {
     json!({
         "log": "all",
         "policies": [
+            {"name": "health-off", "path_prefix": "/healthz", "mode": "off"},
             {"name": "api-detect", "hosts": ["api.example.com"], "mode": "detect"},
             {"name": "shop-upload", "routes": ["shop-upload"],
              "exclusions": [{"tags": ["attack-xss"], "targets": ["args:html"]}]},
@@ -168,4 +169,36 @@ fn a_bad_policy_value_stops_the_vm_naming_the_field() {
         log.contains("field `policies[1].paranoia_level`: 7 is not in 1..=4"),
         "{log}"
     );
+}
+
+#[test]
+fn mode_off_buffers_nothing_and_applies_no_body_limit() {
+    let gw = start();
+    // Over the default 128 KiB body limit, with an attack in it.
+    let body = format!("a={}&q={XSS}", "x".repeat(200 * 1024));
+    let post = |path: &str, id: &str| {
+        gw.send(
+            &Request::post(path, "application/x-www-form-urlencoded", &body)
+                .header("host", "shop.example.com")
+                .header("x-request-id", id),
+        )
+        .unwrap()
+    };
+    let resp = post("/healthz", "pol-off");
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert!(
+        resp.text().contains("\"upstream\":\"ok\""),
+        "{}",
+        resp.text()
+    );
+    let v = gw.verdict("pol-off").unwrap();
+    assert_eq!(
+        (&v["event"], &v["policy"]),
+        (&json!("passed"), &json!("health-off")),
+        "{v}"
+    );
+    assert!(rule_ids(&v).is_empty(), "{v}");
+    // Elsewhere the same body is over the limit.
+    let resp = post("/search", "pol-limit");
+    assert_eq!(resp.status, 413, "{}", resp.text());
 }
