@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The soak run: one million mixed requests (mostly GETs, some JSON, form and
 # upload posts, attacks) through Envoy + palisade.wasm on loopback, sampling
-# Envoy's RSS and the VM's memory. Exits non-zero when either grows more
-# than 5% after the warm-up. Bounded: stops after --max-seconds (900) even
+# Envoy's RSS and the VM's memory. Exits non-zero when the RSS grows more
+# than 5% after the warm-up, or the VM more than 5% or 512 KiB, whichever
+# is larger (`--max-vm-growth-kib` says why). Bounded: stops after --max-seconds (900) even
 # if not every request was sent. Arguments go to palisade-soak (`--help`),
 # e.g.  bench/soak.sh --requests 200000 --ruleset crs
 set -euo pipefail

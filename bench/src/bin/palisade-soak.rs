@@ -44,6 +44,13 @@ struct Args {
     /// Allowed growth of Envoy's RSS and of the VM's memory after warm-up.
     #[arg(long, default_value_t = 5.0)]
     max_growth_percent: f64,
+    /// The VM may also grow this much, whatever the percentage says. Its
+    /// linear memory grows in 64 KiB pages as the regexes' lazy DFA caches
+    /// (capped) meet new input shapes, late and rarely: seven million-request
+    /// runs grew 0 to 3 pages on a 4 MiB VM, where 5% is three pages. A leak
+    /// of one byte per request still fails: 900 KB over the run.
+    #[arg(long, default_value_t = 512)]
+    max_vm_growth_kib: u64,
     /// `builtin`, or `crs` (OWASP CRS at paranoia 1 from $PALISADE_CRS or ../shared/crs).
     #[arg(long, default_value = "builtin")]
     ruleset: String,
@@ -243,8 +250,10 @@ fn run(args: Args) -> Result<bool, String> {
     let failures = failed.load(Ordering::Relaxed);
     // A failed exchange means Envoy or the upstream misbehaved under load:
     // a soak that saw one did not soak what it claims.
+    let vm_allowed_mb = (base.vm_mb * args.max_growth_percent / 100.0)
+        .max(args.max_vm_growth_kib as f64 / 1024.0);
     let ok = rss_growth <= args.max_growth_percent
-        && vm_growth <= args.max_growth_percent
+        && max_vm - base.vm_mb <= vm_allowed_mb
         && failures == 0;
 
     let mut md = format!(
@@ -267,10 +276,12 @@ fn run(args: Args) -> Result<bool, String> {
         ));
     }
     md.push_str(&format!(
-        "\nAfter warm-up: Envoy RSS {:.1} → max {max_rss:.1} MiB ({rss_growth:+.1}%), VM memory {:.1} → max {max_vm:.1} MiB ({vm_growth:+.1}%); allowed {:.0}%. {}\n",
+        "\nAfter warm-up: Envoy RSS {:.1} → max {max_rss:.1} MiB ({rss_growth:+.1}%), VM memory {:.1} → max {max_vm:.1} MiB ({vm_growth:+.1}%); allowed: RSS {:.0}%, VM {:.0}% or {} KiB. {}\n",
         base.rss_mb,
         base.vm_mb,
         args.max_growth_percent,
+        args.max_growth_percent,
+        args.max_vm_growth_kib,
         if ok { "PASS" } else { "FAIL" }
     ));
     if done < total {
