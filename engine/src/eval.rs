@@ -10,12 +10,13 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::body::Processor;
+use crate::chains::{self, ChainTree, TransformCache};
 use crate::effect::{Ctl, Effect, EngineSetting, SetOp};
 use crate::hash::FastKeys;
 use crate::macros::{MacroSource, MacroVar};
 use crate::operator::numeric::parse_int;
 use crate::operator::Operator;
-use crate::prefilter::{Prefilter, Seen};
+use crate::prefilter::Prefilter;
 use crate::request::Request;
 use crate::rule::{Action, ChainId, Condition, Phase, Rule, RuleId};
 use crate::transform::{self, Transform};
@@ -28,7 +29,7 @@ use crate::verdict::{
 #[derive(Clone, Debug)]
 pub struct Engine {
     rules: Vec<Rule>,
-    chains: Vec<Vec<Transform>>,
+    chains: ChainTree,
     prefilter: Prefilter,
     categories: Vec<String>,
     policy_vars: PolicyVars,
@@ -268,24 +269,6 @@ impl Default for PolicyConfig {
     }
 }
 
-/// Transformed values per (collection, chain), indexed by instance: `None`
-/// not computed yet, `Some(None)` the chain left the value unchanged,
-/// `Some(Some(v))` the value after the chain. One map probe per (rule,
-/// target) and an index per value: probing per value was a tenth of the
-/// engine's time on a JSON body under CRS (perf).
-type TransformCache = HashMap<(Collection, ChainId), Vec<Slot>, FastKeys>;
-
-/// What is known of one value under one transform chain.
-#[derive(Clone, Debug, Default)]
-struct Slot {
-    /// `None`: not transformed yet; `Some(None)`: the chain left the value
-    /// unchanged; `Some(Some(v))`: the value after the chain.
-    transformed: Option<Option<Vec<u8>>>,
-    /// The prefilter conditions whose literals occur in the transformed
-    /// value, once a condition asked.
-    seen: Option<Seen>,
-}
-
 /// Transaction variables (the TX collection): lowercase name → value.
 type TxVars = BTreeMap<Vec<u8>, Vec<u8>>;
 
@@ -384,7 +367,7 @@ impl Engine {
         let prefilter = Prefilter::build(&mut rules);
         Engine {
             rules,
-            chains,
+            chains: ChainTree::new(chains),
             prefilter,
             categories,
             policy_vars,
@@ -407,7 +390,7 @@ impl Engine {
 
     /// The transform steps of an interned chain (empty for an unknown id).
     pub fn chain(&self, id: ChainId) -> &[Transform] {
-        self.chains.get(id.0 as usize).map_or(&[], Vec::as_slice)
+        self.chains.steps(id)
     }
 
     /// Whether the rule runs at all under `policy` (paranoia, disabled ids
@@ -544,19 +527,19 @@ impl Engine {
             .filter(|e| e.applies_to_request(req))
             .collect();
         if phase == Phase::Body {
-            tx.transformed.retain(|(c, _), _| !c.needs_body());
+            tx.transformed.retain(|c, _| !c.needs_body());
         }
         if phase == Phase::ResponseBody {
             // RESPONSE_BODY is only known now.
             tx.transformed
-                .retain(|(c, _), _| *c != crate::variable::Collection::ResponseBody);
+                .retain(|c, _| *c != crate::variable::Collection::ResponseBody);
         }
         // Sized once for a typical request (built-in rules and CRS read a
-        // few dozen (collection, chain) pairs): growing from empty rehashed
-        // these maps about two dozen times per request, 5% of a GET's
-        // instructions (callgrind).
+        // few dozen collections): growing from empty rehashed these maps
+        // about two dozen times per request, 5% of a GET's instructions
+        // (callgrind).
         let mut transformed = std::mem::take(&mut tx.transformed);
-        transformed.reserve(64usize.saturating_sub(transformed.len()));
+        transformed.reserve(32usize.saturating_sub(transformed.len()));
         let mut scope = PhaseScope {
             req,
             tables: HashMap::with_capacity_and_hasher(32, FastKeys::default()),
@@ -825,47 +808,50 @@ impl MacroSource for Macros<'_> {
 impl TxState {
     /// Instances of a collection the transaction holds, narrowed to what
     /// `target` selects.
-    fn instances(&self, target: &Target) -> Vec<Instance<'static>> {
-        let owned = |name: &[u8], value: &[u8]| Instance {
-            name: Cow::Owned(name.to_vec()),
-            value: Cow::Owned(value.to_vec()),
-        };
+    /// Borrowed, not copied: CRS reads TX in about half its rules.
+    fn instances(&self, target: &Target) -> Vec<Instance<'_>> {
+        fn borrowed<'a>(name: &'a [u8], value: &'a [u8]) -> Instance<'a> {
+            Instance {
+                name: Cow::Borrowed(name),
+                value: Cow::Borrowed(value),
+            }
+        }
         match target.collection {
             Collection::Tx => match &target.selector {
                 // The common case (`TX:blocking_paranoia_level`) is one lookup.
                 Some(Selector::Name(n)) if target.exclusions.is_empty() => self
                     .vars
-                    .get(n)
-                    .map(|v| vec![owned(n, v)])
+                    .get_key_value(n)
+                    .map(|(k, v)| vec![borrowed(k, v)])
                     .unwrap_or_default(),
                 _ => self
                     .vars
                     .iter()
                     .filter(|(k, _)| target.selects(k))
-                    .map(|(k, v)| owned(k, v))
+                    .map(|(k, v)| borrowed(k, v))
                     .collect(),
             },
             Collection::MatchedVar => self
                 .matched
                 .last()
-                .map(|h| vec![owned(b"", &h.value)])
+                .map(|h| vec![borrowed(b"", &h.value)])
                 .unwrap_or_default(),
             Collection::MatchedVarName => self
                 .matched
                 .last()
-                .map(|h| vec![owned(b"", h.name.as_bytes())])
+                .map(|h| vec![borrowed(b"", h.name.as_bytes())])
                 .unwrap_or_default(),
             Collection::MatchedVars => self
                 .matched
                 .iter()
                 .filter(|h| target.selects(h.name.as_bytes()))
-                .map(|h| owned(h.name.as_bytes(), &h.value))
+                .map(|h| borrowed(h.name.as_bytes(), &h.value))
                 .collect(),
             Collection::MatchedVarsNames => self
                 .matched
                 .iter()
                 .filter(|h| target.selects(h.name.as_bytes()))
-                .map(|h| owned(h.name.as_bytes(), h.name.as_bytes()))
+                .map(|h| borrowed(h.name.as_bytes(), h.name.as_bytes()))
                 .collect(),
             _ => Vec::new(),
         }
@@ -877,7 +863,7 @@ struct PhaseScope<'r> {
     req: &'r Request,
     tables: HashMap<Collection, Vec<Instance<'r>>, FastKeys>,
     transformed: TransformCache,
-    chains: &'r [Vec<Transform>],
+    chains: &'r ChainTree,
     prefilter: &'r Prefilter,
 }
 
@@ -894,7 +880,7 @@ impl PhaseScope<'_> {
         let req = self.req;
         let macros = Macros { req, state, rule };
         let chains = self.chains;
-        let chain = chains[condition.chain.0 as usize].as_slice();
+        let chain = chains.steps(condition.chain);
         let mut hits = Vec::new();
         if condition.targets.is_empty() {
             // SecAction: the operator runs once, on nothing.
@@ -947,42 +933,41 @@ impl PhaseScope<'_> {
             let group = condition
                 .prefilter
                 .map(|_| self.prefilter.group(condition.chain));
-            let mut slots = if dynamic
+            let mut cached = if dynamic
                 || condition.multi_match
                 || (chain.is_empty() && condition.prefilter.is_none())
             {
                 None
             } else {
-                let slots = self
+                let by_chain = self
                     .transformed
-                    .entry((target.collection, condition.chain))
-                    .or_default();
-                if slots.len() < table.len() {
-                    slots.resize(table.len(), Slot::default());
-                }
-                Some(slots)
+                    .entry(target.collection)
+                    .or_insert_with(|| vec![Vec::new(); chains.len()]);
+                chains::slots(by_chain, condition.chain, table.len());
+                Some(by_chain)
             };
             for (index, inst) in selected {
                 let found = if condition.multi_match {
                     multi_match(condition, chain, &inst.value, &macros)
                 } else {
-                    let slot = slots.as_mut().and_then(|s| s.get_mut(index));
+                    if let Some(by_chain) = cached.as_deref_mut() {
+                        if !chain.is_empty()
+                            && by_chain[condition.chain.0 as usize][index]
+                                .transformed
+                                .is_none()
+                        {
+                            // Computed from the chain's prefix, itself cached.
+                            chains.fill(by_chain, condition.chain, index, table.len(), &inst.value);
+                        }
+                    }
+                    let slot = cached
+                        .as_deref_mut()
+                        .map(|by_chain| &mut by_chain[condition.chain.0 as usize][index]);
                     let (value, seen): (Cow<'_, [u8]>, _) = match slot {
-                        Some(Slot { transformed, seen }) => {
-                            let value = if chain.is_empty() {
-                                Cow::Borrowed(inst.value.as_ref())
-                            } else {
-                                let cached =
-                                    transformed.get_or_insert_with(
-                                        || match transform::apply_chain(chain, &inst.value) {
-                                            Cow::Borrowed(_) => None,
-                                            Cow::Owned(v) => Some(v),
-                                        },
-                                    );
-                                match cached {
-                                    Some(v) => Cow::Borrowed(v.as_slice()),
-                                    None => Cow::Borrowed(inst.value.as_ref()),
-                                }
+                        Some(chains::Slot { transformed, seen }) => {
+                            let value = match transformed {
+                                Some(Some(v)) => Cow::Borrowed(v.as_slice()),
+                                _ => Cow::Borrowed(inst.value.as_ref()),
                             };
                             let seen = condition.prefilter.zip(group).map(|(id, group)| {
                                 seen.get_or_insert_with(|| group.scan(&value)).may_match(id)

@@ -6,6 +6,7 @@
 //! [`operator`]s → rule actions → [`Verdict`].
 
 pub mod body;
+mod chains;
 pub mod config;
 pub mod effect;
 pub mod eval;

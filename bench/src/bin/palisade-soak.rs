@@ -250,8 +250,8 @@ fn run(args: Args) -> Result<bool, String> {
     let failures = failed.load(Ordering::Relaxed);
     // A failed exchange means Envoy or the upstream misbehaved under load:
     // a soak that saw one did not soak what it claims.
-    let vm_allowed_mb = (base.vm_mb * args.max_growth_percent / 100.0)
-        .max(args.max_vm_growth_kib as f64 / 1024.0);
+    let vm_allowed_mb =
+        (base.vm_mb * args.max_growth_percent / 100.0).max(args.max_vm_growth_kib as f64 / 1024.0);
     let ok = rss_growth <= args.max_growth_percent
         && max_vm - base.vm_mb <= vm_allowed_mb
         && failures == 0;
