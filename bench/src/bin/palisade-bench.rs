@@ -61,6 +61,9 @@ enum Config {
     NullWasm,
     /// Palisade, built-in rules, block mode, paranoia 1.
     Builtin,
+    /// Palisade with `mode: off`: no rule runs, so what is left is the
+    /// filter's own plumbing (header copies, host calls, metrics).
+    BuiltinOff,
     /// Palisade running OWASP CRS v4 (from $PALISADE_CRS or ../shared/crs),
     /// block mode, paranoia 1.
     CrsPl1,
@@ -69,10 +72,11 @@ enum Config {
 }
 
 impl Config {
-    const ALL: [Config; 5] = [
+    const ALL: [Config; 6] = [
         Config::Baseline,
         Config::NullWasm,
         Config::Builtin,
+        Config::BuiltinOff,
         Config::CrsPl1,
         Config::CrsPl4,
     ];
@@ -82,6 +86,7 @@ impl Config {
             Config::Baseline => "Envoy, no filter",
             Config::NullWasm => "null wasm filter",
             Config::Builtin => "Palisade built-in",
+            Config::BuiltinOff => "Palisade mode off",
             Config::CrsPl1 => "Palisade CRS PL1",
             Config::CrsPl4 => "Palisade CRS PL4",
         }
@@ -199,7 +204,7 @@ fn run(args: Args) -> Result<(), String> {
                 root.join("envoy-config/gateway.yaml"),
                 wasm_dir.join("palisade_null.wasm"),
             ),
-            Config::Builtin | Config::CrsPl1 | Config::CrsPl4 => (
+            Config::Builtin | Config::BuiltinOff | Config::CrsPl1 | Config::CrsPl4 => (
                 root.join("envoy-config/gateway.yaml"),
                 wasm_dir.join("palisade.wasm"),
             ),
@@ -215,6 +220,9 @@ fn run(args: Args) -> Result<(), String> {
         if let (true, Some(b64)) = (config.is_crs(), &crs_b64) {
             policy["ruleset_base64"] = b64.clone().into();
             policy["paranoia_level"] = if config == Config::CrsPl4 { 4 } else { 1 }.into();
+        }
+        if config == Config::BuiltinOff {
+            policy["mode"] = "off".into();
         }
         let policy = policy.to_string();
         let gw = Gateway::launch_with(&template, &wasm, &upstream, &policy)?
