@@ -8,7 +8,9 @@
 //! such ancestor: the shared start runs once per value, not once per chain.
 //! Only branch points are kept (not every prefix): each kept prefix costs a
 //! cache slot per value, which for a chain nobody else extends is pure
-//! overhead (callgrind: +6% on the built-in GET when every prefix was kept).
+//! overhead (callgrind, built-in GET against no sharing: +5.8% when every
+//! prefix was kept, +1.1% with branch points only, which JSON bodies and
+//! CRS repay: −3% to −4%).
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};

@@ -17,8 +17,9 @@
 //!
 //! Soundness: a condition is only skipped when its regex cannot match. Its
 //! literals are regex-syntax's prefix (or suffix) literals, of which every
-//! match starts (or ends) with one (see [`crate::operator::rx::Rx::take_required_literals`]), and
-//! the automaton ignores ASCII case, which only lets more values through.
+//! match starts (or ends) with one (see
+//! [`crate::operator::rx::Rx::take_required_literals`]), and the automaton
+//! ignores ASCII case, which only lets more values through.
 //! Negated and `multiMatch` conditions, counted (`&ARGS`) and transaction
 //! targets never consult the prefilter.
 
