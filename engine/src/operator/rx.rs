@@ -99,8 +99,8 @@ impl Rx {
     /// ends) with one of them (ASCII case aside): a value holding none of
     /// them, in any case, cannot match. `None` when no such short set exists
     /// (the regex can match the empty string, starts and ends with large
-    /// classes, or needs more than [`MAX_REQUIRED_LITERALS`] alternatives). The engine takes them once, to build
-    /// one automaton per transform chain for all rules; later
+    /// classes, or needs more than 256 alternatives). The engine takes them
+    /// once, to build one automaton per transform chain for all rules; later
     /// calls return `None`.
     pub fn take_required_literals(&mut self) -> Option<Vec<Vec<u8>>> {
         self.required_literals.take()
