@@ -1,35 +1,56 @@
-//! The cross-rule literal prefilter: which regex conditions can possibly
-//! match a value, found with one automaton scan instead of one regex run
-//! per rule.
+//! The cross-rule prefilter: which regex conditions can possibly match a
+//! value, found with one scan per (value, transform chain) instead of one
+//! regex run per rule.
 //!
 //! Why: OWASP CRS runs a few hundred regexes over every argument, header and
 //! cookie. Each regex has its own literal prefilter inside regex-automata,
 //! but a regex run that finds nothing still costs a call, a cache checkout
-//! and a scan of the value, per rule. Most CRS regexes can only match where
-//! one of a few literals occurs (`union`, `<script`, `javascript:`), so the
-//! engine gathers those literals from every condition that reads values
-//! through the same transform chain into one Aho-Corasick automaton, scans
-//! each transformed value once, and runs only the regexes whose literals
-//! were seen. One automaton per chain, not per (collection, chain): CRS
-//! applies the same chain to ARGS, ARGS_NAMES, cookies and headers alike,
-//! and per-collection automata held the same literals several times over.
+//! and a scan of the value, per rule. So every regex condition reading
+//! request values through the same transform chain is put into one scanner
+//! for that chain; each transformed value is scanned once, and only the
+//! conditions the scan lets through run their own regex (to find the span
+//! the verdict reports). One scanner per chain, not per (collection, chain):
+//! CRS applies the same chain to ARGS, ARGS_NAMES, cookies and headers
+//! alike. Two kinds:
+//!
+//! - **Regex set** (the default): all the chain's regexes in one lazy DFA
+//!   that says which of them match. A plain search first asks whether any
+//!   does, at a few instructions per byte; only a value that matches
+//!   something pays for the overlapping walk that says which. Exact, so a
+//!   benign value runs none of the chain's regexes.
+//! - **Literal automaton**, for a chain whose set would exceed
+//!   [`MAX_SET_NFA_BYTES`]: one Aho-Corasick automaton over literals of
+//!   which every match of a condition's regex holds one (`union`,
+//!   `<script`); a condition runs only when one of its literals occurs.
+//!
 //! Measured in bench/README.md.
 //!
-//! Soundness: a condition is only skipped when its regex cannot match. Its
-//! literals are regex-syntax's prefix (or suffix) literals, of which every
-//! match starts (or ends) with one (see
+//! Soundness: a condition is only skipped when its regex cannot match. A
+//! set holds the same pattern, parsed with the same byte-mode syntax
+//! ([`crate::operator::rx::syntax_config`]), and reports every pattern that
+//! matches anywhere in the value (`MatchKind::All`); when its lazy DFA gives
+//! up on a value, every condition runs. Literals are regex-syntax's prefix
+//! (or suffix) literals, of which every match starts (or ends) with one (see
 //! [`crate::operator::rx::Rx::take_required_literals`]), and the automaton
 //! ignores ASCII case, which only lets more values through.
 //! Negated and `multiMatch` conditions, counted (`&ARGS`) and transaction
-//! targets never consult the prefilter.
+//! targets never consult the prefilter; values over [`MAX_SCANNED_BYTES`]
+//! are not scanned.
 
 use std::collections::HashMap;
+use std::fmt;
+use std::panic::{RefUnwindSafe, UnwindSafe};
 
 use aho_corasick::automaton::Automaton;
 use aho_corasick::automaton::StateID;
 use aho_corasick::nfa::contiguous::NFA;
 use aho_corasick::{Anchored, MatchKind};
+use regex_automata::hybrid::dfa::{Cache, DFA};
+use regex_automata::nfa::thompson;
+use regex_automata::util::pool::Pool;
+use regex_automata::{Input, PatternSet};
 
+use crate::operator::rx::syntax_config;
 use crate::operator::Operator;
 use crate::rule::{ChainId, Rule};
 
@@ -48,29 +69,106 @@ const MAX_SCANNED_BYTES: usize = 2048;
 /// the built-in GET, for −2% on CRS's JSON mix.
 const MIN_CONDITIONS_PER_CHAIN: usize = 5;
 
-/// One automaton per transform chain over the literals of every condition
-/// reading request values through that chain.
+/// A chain's regex set is built only while its NFA stays under this many
+/// bytes; a larger one gets the literal automaton instead. Each new state
+/// of a lazy DFA costs work in proportion to the NFA: CRS's largest chain
+/// (123 regexes, a 2 MB NFA) took about 80,000 instructions per state, and
+/// with it and the 64-regex chain (505 KB) as sets CRS's GET ran 37% more
+/// instructions (callgrind), the sets still building states after 200
+/// requests. Every built-in chain's set is under 42 KB.
+const MAX_SET_NFA_BYTES: usize = 256 * 1024;
+
+/// A set pays for itself from two regexes: one scan, nearly always the
+/// cheap "does anything match" search, instead of two regex runs. Built-in
+/// GET: the same instructions per request with sets from two conditions as
+/// from five, JSON 4 KB −21% against from five (callgrind).
+const MIN_CONDITIONS_PER_SET: usize = 2;
+
+/// Cap on each regex set's lazy DFA cache, per thread.
+const SET_CACHE_BYTES: usize = 2 * 1024 * 1024;
+
+/// One scanner per transform chain over the conditions reading request
+/// values through that chain.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Prefilter {
     groups: HashMap<ChainId, Group>,
-    /// Conditions with literals; the width of every [`Seen`] set.
+    /// Conditions behind a scanner; the width of every [`Seen`] set.
     conditions: usize,
 }
 
+// One per transform chain, built once: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
-struct Group {
-    automaton: NFA,
-    start: StateID,
-    /// For each literal (automaton pattern), the conditions that need it.
-    owners: Vec<Vec<u32>>,
+enum Group {
+    /// The chain's regexes themselves, exact.
+    Set(RegexSet),
+    /// Literals of which each condition needs one: a value holding none of
+    /// a condition's literals cannot match it.
+    Literals {
+        automaton: NFA,
+        start: StateID,
+        /// For each literal (automaton pattern), the conditions that need it.
+        owners: Vec<Vec<u32>>,
+    },
 }
 
-/// The prefilter conditions whose literals occur in one value.
+/// Every regex condition of a chain in one lazy DFA that reports which of
+/// them match a value, in a single pass: a condition outside the set cannot
+/// match, one inside runs its own regex only to find the span it reports.
+struct RegexSet {
+    dfa: DFA,
+    /// The condition id of each pattern.
+    ids: Vec<u32>,
+    /// The lazy DFA's transition cache (kept warm across requests: building
+    /// states is what a lazy DFA costs) and a pattern set, per thread.
+    scratch: Pool<Scratch, NewScratch>,
+}
+
+struct Scratch {
+    cache: Cache,
+    matched: PatternSet,
+}
+
+type NewScratch = Box<dyn Fn() -> Scratch + Send + Sync + UnwindSafe + RefUnwindSafe>;
+
+impl RegexSet {
+    fn new(dfa: DFA, ids: Vec<u32>) -> RegexSet {
+        let for_pool = dfa.clone();
+        let scratch: NewScratch = Box::new(move || Scratch {
+            cache: for_pool.create_cache(),
+            matched: PatternSet::new(for_pool.pattern_len()),
+        });
+        RegexSet {
+            dfa,
+            ids,
+            scratch: Pool::new(scratch),
+        }
+    }
+}
+
+impl Clone for RegexSet {
+    /// A clone gets its own caches.
+    fn clone(&self) -> Self {
+        RegexSet::new(self.dfa.clone(), self.ids.clone())
+    }
+}
+
+impl fmt::Debug for RegexSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegexSet")
+            .field("patterns", &self.ids.len())
+            .field("nfa_bytes", &self.dfa.get_nfa().memory_usage())
+            .finish()
+    }
+}
+
+/// The prefilter conditions that may match one value.
 #[derive(Clone, Debug)]
 pub(crate) enum Seen {
-    /// No automaton for this chain: every condition may match.
+    /// No scanner for this chain (or the value was not scanned): every
+    /// condition may match.
     All,
-    /// No literal occurs (the common case, kept without allocating).
+    /// None may (the common case, kept without allocating).
     Nothing,
     /// A bit per condition id.
     Some(Box<[u64]>),
@@ -90,7 +188,7 @@ impl Seen {
     }
 }
 
-/// One chain's automaton, looked up once per condition and target rather
+/// One chain's scanner, looked up once per condition and target rather
 /// than per value.
 #[derive(Clone, Copy)]
 pub(crate) struct GroupRef<'p> {
@@ -106,16 +204,22 @@ struct GroupBuilder {
     owners: Vec<Vec<u32>>,
 }
 
+/// What the build knows of one eligible condition.
+struct Candidate {
+    rule: usize,
+    condition: usize,
+    literals: Option<Vec<Vec<u8>>>,
+    source: Option<String>,
+}
+
 impl Prefilter {
-    /// Takes the literals of every eligible condition, numbers those
-    /// conditions (`Condition::prefilter`) and builds the automata. A group
-    /// whose automaton cannot be built is left out: its values then pass
+    /// Numbers the eligible conditions (`Condition::prefilter`) and builds
+    /// a scanner per chain: the chain's regex set where it can be built
+    /// within [`MAX_SET_NFA_BYTES`], else the automaton of its conditions'
+    /// literals. A chain with neither is left out: its values then pass
     /// every condition, as without a prefilter.
     pub(crate) fn build(rules: &mut [Rule]) -> Prefilter {
-        // First the eligible conditions and their literals, then the ids:
-        // only chains with enough conditions get an automaton.
-        let mut candidates: Vec<(usize, usize, Vec<Vec<u8>>)> = Vec::new();
-        let mut per_chain: HashMap<ChainId, usize> = HashMap::new();
+        let mut per_chain: HashMap<ChainId, Vec<Candidate>> = HashMap::new();
         for (r, rule) in rules.iter_mut().enumerate() {
             for (c, condition) in rule.conditions.iter_mut().enumerate() {
                 condition.prefilter = None;
@@ -132,71 +236,96 @@ impl Prefilter {
                 let Operator::Rx(rx) = &mut condition.operator else {
                     continue;
                 };
-                let Some(literals) = rx.take_required_literals() else {
-                    continue;
-                };
-                *per_chain.entry(condition.chain).or_default() += 1;
-                candidates.push((r, c, literals));
+                per_chain
+                    .entry(condition.chain)
+                    .or_default()
+                    .push(Candidate {
+                        rule: r,
+                        condition: c,
+                        literals: rx.take_required_literals(),
+                        source: rx.take_source(),
+                    });
             }
         }
-        let mut builders: HashMap<ChainId, GroupBuilder> = HashMap::new();
+        // Deterministic condition ids, whatever the hash order.
+        let mut chains: Vec<(ChainId, Vec<Candidate>)> = per_chain.into_iter().collect();
+        chains.sort_by_key(|(chain, _)| chain.0);
+        let mut groups = HashMap::new();
         let mut next: u32 = 0;
-        for (r, c, literals) in candidates {
-            let condition = &mut rules[r].conditions[c];
-            if per_chain[&condition.chain] < MIN_CONDITIONS_PER_CHAIN {
+        for (chain, candidates) in chains {
+            let settable: Vec<&Candidate> =
+                candidates.iter().filter(|c| c.source.is_some()).collect();
+            if settable.len() >= MIN_CONDITIONS_PER_SET {
+                if let Some(dfa) = build_set(&settable) {
+                    let ids: Vec<u32> = (next..).take(settable.len()).collect();
+                    for (candidate, id) in settable.iter().zip(&ids) {
+                        rules[candidate.rule].conditions[candidate.condition].prefilter = Some(*id);
+                    }
+                    next += ids.len() as u32;
+                    groups.insert(chain, Group::Set(RegexSet::new(dfa, ids)));
+                    continue;
+                }
+            }
+            let with_literals: Vec<&Candidate> =
+                candidates.iter().filter(|c| c.literals.is_some()).collect();
+            if with_literals.len() < MIN_CONDITIONS_PER_CHAIN {
                 continue;
             }
-            let id = next;
-            next += 1;
-            condition.prefilter = Some(id);
-            let group = builders.entry(condition.chain).or_default();
-            for literal in literals {
-                let at = match group.index.get(&literal) {
-                    Some(at) => *at,
-                    None => {
-                        group.literals.push(literal.clone());
-                        group.owners.push(Vec::new());
-                        group.index.insert(literal, group.literals.len() - 1);
-                        group.literals.len() - 1
-                    }
-                };
-                group.owners[at].push(id);
+            let mut builder = GroupBuilder::default();
+            for candidate in with_literals {
+                let id = next;
+                next += 1;
+                rules[candidate.rule].conditions[candidate.condition].prefilter = Some(id);
+                for literal in candidate.literals.iter().flatten() {
+                    let at = match builder.index.get(literal) {
+                        Some(at) => *at,
+                        None => {
+                            builder.literals.push(literal.clone());
+                            builder.owners.push(Vec::new());
+                            builder
+                                .index
+                                .insert(literal.clone(), builder.literals.len() - 1);
+                            builder.literals.len() - 1
+                        }
+                    };
+                    builder.owners[at].push(id);
+                }
             }
+            // A contiguous NFA walked byte by byte in `scan`: every
+            // occurrence of every literal is wanted, and with `Standard`
+            // semantics each state lists all literals ending there. The
+            // crate's overlapping iterator does the same walk at several
+            // times the instructions per byte (callgrind). A DFA took
+            // 2.2 MiB for CRS against 311 KiB for the NFA (23 chains then),
+            // for no measurable speed difference (criterion, request mixes).
+            let Ok(automaton) = NFA::builder()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(&builder.literals)
+            else {
+                continue;
+            };
+            let Ok(start) = automaton.start_state(Anchored::No) else {
+                continue;
+            };
+            groups.insert(
+                chain,
+                Group::Literals {
+                    automaton,
+                    start,
+                    owners: builder.owners,
+                },
+            );
         }
-        let groups = builders
-            .into_iter()
-            .filter_map(|(key, b)| {
-                // A contiguous NFA walked byte by byte in `scan`: every
-                // occurrence of every literal is wanted, and with
-                // `Standard` semantics each state lists all literals ending
-                // there. The crate's overlapping iterator does the same
-                // walk at several times the instructions per byte
-                // (callgrind). A DFA took 2.2 MiB for CRS against 311 KiB
-                // for the NFA (23 chains then), for no measurable speed difference
-                // (criterion, request mixes).
-                let automaton = NFA::builder()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .build(&b.literals)
-                    .ok()?;
-                let start = automaton.start_state(Anchored::No).ok()?;
-                Some((
-                    key,
-                    Group {
-                        automaton,
-                        start,
-                        owners: b.owners,
-                    },
-                ))
-            })
-            .collect();
+        // Conditions numbered for a group that was then left out keep
+        // their ids: with no group, `scan` answers `All` for them.
         Prefilter {
             groups,
             conditions: next as usize,
         }
     }
 
-    /// The automaton for values after `chain`.
+    /// The scanner for values after `chain`.
     pub(crate) fn group(&self, chain: ChainId) -> GroupRef<'_> {
         GroupRef {
             group: self.groups.get(&chain),
@@ -205,32 +334,79 @@ impl Prefilter {
     }
 }
 
+/// One lazy DFA over every candidate's regex, `None` when a pattern is
+/// missing or the NFA would exceed [`MAX_SET_NFA_BYTES`].
+fn build_set(candidates: &[&Candidate]) -> Option<DFA> {
+    let sources: Vec<&str> = candidates
+        .iter()
+        .map(|c| c.source.as_deref())
+        .collect::<Option<_>>()?;
+    let dfa = DFA::builder()
+        .syntax(syntax_config())
+        .thompson(
+            thompson::Config::new()
+                .utf8(false)
+                .nfa_size_limit(Some(MAX_SET_NFA_BYTES)),
+        )
+        .configure(
+            DFA::config()
+                // Every pattern that matches anywhere, not the leftmost.
+                .match_kind(regex_automata::MatchKind::All)
+                .cache_capacity(SET_CACHE_BYTES)
+                // A value that keeps filling the cache makes the scan give
+                // up (the conditions then run one by one) instead of
+                // building states at every byte.
+                .minimum_cache_clear_count(Some(3))
+                .minimum_bytes_per_state(Some(10)),
+        )
+        .build_many(&sources)
+        .ok()?;
+    Some(dfa)
+}
+
 impl Prefilter {
-    /// Conditions it covers, automata, and their heap bytes: reported when
+    /// Conditions it covers, scanners, and their heap bytes: reported when
     /// a ruleset loads.
     pub(crate) fn stats(&self) -> PrefilterStats {
-        PrefilterStats {
+        let mut stats = PrefilterStats {
             conditions: self.conditions,
-            automata: self.groups.len(),
-            bytes: self
-                .groups
-                .values()
-                .map(|g| {
-                    g.automaton.memory_usage() + g.owners.iter().map(|o| o.len() * 4).sum::<usize>()
-                })
-                .sum(),
+            automata: 0,
+            sets: 0,
+            bytes: 0,
+        };
+        for group in self.groups.values() {
+            match group {
+                Group::Set(set) => {
+                    stats.sets += 1;
+                    // The NFA; its lazy DFA's cache grows with the states
+                    // visited, up to SET_CACHE_BYTES.
+                    stats.bytes += set.dfa.get_nfa().memory_usage();
+                }
+                Group::Literals {
+                    automaton, owners, ..
+                } => {
+                    stats.automata += 1;
+                    stats.bytes += automaton.memory_usage()
+                        + owners.iter().map(|o| o.len() * 4).sum::<usize>();
+                }
+            }
         }
+        stats
     }
 }
 
 /// What [`Prefilter::stats`] reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PrefilterStats {
-    /// Regex conditions that are skipped when none of their literals occurs.
+    /// Regex conditions skipped when their chain's scanner rules them out.
     pub conditions: usize,
-    /// One per transform chain those conditions use.
+    /// Literal automata (one per chain that has one).
     pub automata: usize,
-    /// Heap bytes of the automata and their literal-to-condition tables.
+    /// Regex sets (one per chain that has one).
+    pub sets: usize,
+    /// Heap bytes of the scanners: automata with their literal-to-condition
+    /// tables, the sets' NFAs (each set's lazy DFA cache comes on top,
+    /// growing with use up to 2 MiB).
     pub bytes: usize,
 }
 
@@ -244,9 +420,52 @@ impl GroupRef<'_> {
         if value.len() > MAX_SCANNED_BYTES {
             return Seen::All;
         }
+        match group {
+            Group::Set(set) => self.scan_set(set, value),
+            Group::Literals {
+                automaton,
+                start,
+                owners,
+            } => self.scan_literals(automaton, *start, owners, value),
+        }
+    }
+
+    fn scan_set(&self, set: &RegexSet, value: &[u8]) -> Seen {
+        let mut scratch = set.scratch.get();
+        let Scratch { cache, matched } = &mut *scratch;
+        // Most values match no pattern at all, which the plain search
+        // settles at a few instructions per byte; only a value that
+        // matches something pays for the overlapping walk that says what.
+        let input = Input::new(value).earliest(true);
+        match set.dfa.try_search_fwd(cache, &input) {
+            Ok(None) => return Seen::Nothing,
+            Ok(Some(_)) => {}
+            Err(_) => return Seen::All,
+        }
+        matched.clear();
+        if set
+            .dfa
+            .try_which_overlapping_matches(cache, &Input::new(value), matched)
+            .is_err()
+        {
+            // The lazy DFA gave up on this value (its cache kept filling):
+            // the conditions run one by one, each with its own regex.
+            return Seen::All;
+        }
+        if matched.is_empty() {
+            return Seen::Nothing;
+        }
+        let mut bits = vec![0u64; self.words].into_boxed_slice();
+        for pattern in matched.iter() {
+            let id = set.ids[pattern.as_usize()];
+            bits[id as usize / 64] |= 1 << (id % 64);
+        }
+        Seen::Some(bits)
+    }
+
+    fn scan_literals(&self, nfa: &NFA, start: StateID, owners: &[Vec<u32>], value: &[u8]) -> Seen {
         let mut seen: Option<Box<[u64]>> = None;
-        let nfa = &group.automaton;
-        let mut state = group.start;
+        let mut state = start;
         for &byte in value {
             state = nfa.next_state(Anchored::No, state, byte);
             if nfa.is_special(state) && nfa.is_match(state) {
@@ -254,12 +473,84 @@ impl GroupRef<'_> {
                     let literal = nfa.match_pattern(state, i).as_usize();
                     let bits =
                         seen.get_or_insert_with(|| vec![0u64; self.words].into_boxed_slice());
-                    for &id in &group.owners[literal] {
+                    for &id in &owners[literal] {
                         bits[id as usize / 64] |= 1 << (id % 64);
                     }
                 }
             }
         }
         seen.map_or(Seen::Nothing, Seen::Some)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::operator::rx::Rx;
+
+    /// A set says a pattern matches exactly when that pattern's own regex
+    /// finds a match: anchors, word boundaries, case folding, byte escapes,
+    /// invalid UTF-8 values.
+    #[test]
+    fn a_regex_set_agrees_with_each_regex() {
+        let patterns = [
+            r"(?i)\bunion\b.{0,20}\bselect\b",
+            r"^/admin",
+            r"\.\./",
+            r"(?i)<script[^>]*>",
+            r"[\x00-\x08]",
+            r"\x{ff}\x{fe}",
+            r"etc/passwd$",
+            r"(?m)^x-[a-z]+$",
+            r"(?i)on(?:load|error)\s*=",
+            r"\d{3,}",
+        ];
+        let values: [&[u8]; 13] = [
+            b"",
+            b"plain text",
+            b"1 UNION all SELECT x",
+            b"/admin/users",
+            b"a/admin",
+            b"../../etc/passwd",
+            b"<ScRiPt src=x>",
+            b"ok\x01",
+            b"\xff\xfe\xc3",
+            b"img onError = 1",
+            b"order 12345",
+            b"unionselect",
+            b"a\nx-forwarded\n",
+        ];
+        // A pattern that can match the empty string stays out of sets.
+        assert_eq!(Rx::new("a*").unwrap().take_source(), None);
+        let candidates: Vec<Candidate> = patterns
+            .iter()
+            .map(|p| Candidate {
+                rule: 0,
+                condition: 0,
+                literals: None,
+                source: Rx::new(p).unwrap().take_source(),
+            })
+            .collect();
+        let dfa = build_set(&candidates.iter().collect::<Vec<_>>()).expect("set builds");
+        let ids: Vec<u32> = (0..patterns.len() as u32).collect();
+        let group = Group::Set(RegexSet::new(dfa, ids));
+        let scanner = GroupRef {
+            group: Some(&group),
+            words: 1,
+        };
+        for value in values {
+            let seen = scanner.scan(value);
+            assert!(!matches!(seen, Seen::All), "gave up on {value:?}");
+            for (id, pattern) in patterns.iter().enumerate() {
+                let expected = Rx::new(pattern).unwrap().find(value).is_some();
+                assert_eq!(
+                    seen.may_match(id as u32),
+                    expected,
+                    "{pattern} on {:?}",
+                    String::from_utf8_lossy(value)
+                );
+            }
+        }
     }
 }

@@ -34,6 +34,7 @@ pub struct Summary {
     /// The literal prefilter: regex conditions behind it, its automata, bytes.
     pub prefilter_conditions: usize,
     pub prefilter_automata: usize,
+    pub prefilter_sets: usize,
     pub prefilter_bytes: usize,
     /// Size of the artifact written.
     pub artifact_bytes: usize,
@@ -83,6 +84,7 @@ impl Summary {
         let prefilter = engine.prefilter_stats();
         s.prefilter_conditions = prefilter.conditions;
         s.prefilter_automata = prefilter.automata;
+        s.prefilter_sets = prefilter.sets;
         s.prefilter_bytes = prefilter.bytes;
         s
     }
@@ -149,8 +151,12 @@ impl Summary {
         }
         let _ = writeln!(
             out,
-            "  prefilter  {} of {} regexes behind {} literal automata, {} bytes",
-            self.prefilter_conditions, self.regexes, self.prefilter_automata, self.prefilter_bytes
+            "  prefilter  {} of {} regexes behind {} regex sets and {} literal automata, {} bytes",
+            self.prefilter_conditions,
+            self.regexes,
+            self.prefilter_sets,
+            self.prefilter_automata,
+            self.prefilter_bytes
         );
         let count = |prefix: &str| {
             self.messages
@@ -186,6 +192,7 @@ impl Summary {
             "prefilter": {
                 "conditions": self.prefilter_conditions,
                 "automata": self.prefilter_automata,
+                "sets": self.prefilter_sets,
                 "bytes": self.prefilter_bytes,
             },
             "messages": self.messages,

@@ -62,6 +62,9 @@ pub struct Rx {
     /// [`Rx::take_required_literals`]); taken by the engine when it builds
     /// its prefilter.
     required_literals: Option<Vec<Vec<u8>>>,
+    /// The pattern as compiled (`\x{HH}` rewritten), until the engine takes
+    /// it for a chain's regex set (see [`crate::prefilter`]).
+    source: Option<String>,
 }
 
 impl Rx {
@@ -86,12 +89,17 @@ impl Rx {
             .map_err(|e| describe_error(pattern, &rewritten, &e))?;
         // The pattern compiled, so it parses; a parse failure here would
         // only mean no prefilter entry.
-        let required_literals = syntax::parse_with(&rewritten.text, &syntax)
-            .ok()
-            .and_then(|hir| required_literals(&hir));
+        let hir = syntax::parse_with(&rewritten.text, &syntax).ok();
+        let required_literals = hir.as_ref().and_then(required_literals);
+        // A pattern that can match the empty string matches every value,
+        // at every position: in a set it would only slow the scan down.
+        let source = hir
+            .filter(|h| h.properties().minimum_len() != Some(0))
+            .map(|_| rewritten.text);
         Ok(Rx {
             regex,
             required_literals,
+            source,
         })
     }
 
@@ -104,6 +112,13 @@ impl Rx {
     /// calls return `None`.
     pub fn take_required_literals(&mut self) -> Option<Vec<Vec<u8>>> {
         self.required_literals.take()
+    }
+
+    /// The pattern in the syntax [`syntax_config`] parses (`\x{HH}`
+    /// rewritten), for the engine's per-chain regex set; `None` for a
+    /// pattern that can match the empty string, and on later calls.
+    pub fn take_source(&mut self) -> Option<String> {
+        self.source.take()
     }
 
     /// Heap bytes of the compiled automata (NFA, one-pass / lazy DFA

@@ -3,15 +3,32 @@
 
 use std::borrow::Cow;
 
+/// Whitespace as ModSecurity's whitespace transforms see it, as a table:
+/// one load per byte instead of seven comparisons (this test runs on every
+/// byte of every value under several CRS and built-in chains).
+static SPACE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = matches!(i as u8, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | 0xa0);
+        i += 1;
+    }
+    table
+};
+
 /// Whitespace as ModSecurity's whitespace transforms see it.
 pub fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | 0xa0)
+    SPACE[b as usize]
 }
 
 pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
-    if input.iter().any(|&b| is_space(b)) {
-        Cow::Owned(input.iter().copied().filter(|&b| !is_space(b)).collect())
-    } else {
-        Cow::Borrowed(input)
-    }
+    let Some(first) = input.iter().position(|&b| is_space(b)) else {
+        return Cow::Borrowed(input);
+    };
+    // Sized once: collecting a filter grew the vector from empty, a
+    // reallocation every few bytes (callgrind, built-in GET).
+    let mut out = Vec::with_capacity(input.len() - 1);
+    out.extend_from_slice(&input[..first]);
+    out.extend(input[first + 1..].iter().copied().filter(|&b| !is_space(b)));
+    Cow::Owned(out)
 }
