@@ -6,6 +6,17 @@
 use std::borrow::Cow;
 
 pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
+    // Most values need nothing done; saying so in one pass saves building
+    // a copy only to find it equal (half the transform's cost on a JSON
+    // body's values, callgrind).
+    if unchanged(input) {
+        return Cow::Borrowed(input);
+    }
+    rewrite(input)
+}
+
+/// The transform proper.
+fn rewrite(input: &[u8]) -> Cow<'_, [u8]> {
     let mut out = Vec::with_capacity(input.len());
     let mut pending_space = false;
     for &b in input {
@@ -32,5 +43,52 @@ pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
         Cow::Borrowed(input)
     } else {
         Cow::Owned(out)
+    }
+}
+
+/// True when [`apply`] would return `input` as it is: nothing to delete or
+/// lowercase, no whitespace but single spaces, none before `/` or `(`.
+fn unchanged(input: &[u8]) -> bool {
+    let mut after_space = false;
+    for &b in input {
+        match b {
+            b'\\' | b'"' | b'\'' | b'^' | b'\t' | b'\r' | b'\n' | b',' | b';' => return false,
+            b' ' | b'/' | b'(' if after_space => return false,
+            b'A'..=b'Z' => return false,
+            _ => {}
+        }
+        after_space = b == b' ';
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shortcut never skips a change: over every string of up to six
+    /// bytes from the characters the transform treats specially, a value
+    /// it calls unchanged comes out of the full transform the same.
+    #[test]
+    fn unchanged_values_are_returned_as_they_are() {
+        let alphabet = b"a A/( ,\t\\";
+        let mut stack: Vec<Vec<u8>> = vec![Vec::new()];
+        while let Some(value) = stack.pop() {
+            if unchanged(&value) {
+                assert_eq!(
+                    rewrite(&value).as_ref(),
+                    value.as_slice(),
+                    "{:?}",
+                    String::from_utf8_lossy(&value)
+                );
+            }
+            if value.len() < 6 {
+                for &b in alphabet {
+                    let mut next = value.clone();
+                    next.push(b);
+                    stack.push(next);
+                }
+            }
+        }
     }
 }

@@ -7,7 +7,12 @@ use std::borrow::Cow;
 use memchr::memmem;
 
 pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
-    if memmem::find(input, b"/*").is_none() {
+    // `/` is rare in argument values and `memchr` on a short value is a
+    // handful of instructions; `memmem::find` builds a searcher on every
+    // call, about 240 instructions per value that holds no comment
+    // (callgrind, built-in rules on a 4 KB JSON body).
+    let opens_comment = memchr::memchr_iter(b'/', input).any(|i| input.get(i + 1) == Some(&b'*'));
+    if !opens_comment {
         return Cow::Borrowed(input);
     }
     let mut out = Vec::with_capacity(input.len());
