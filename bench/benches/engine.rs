@@ -99,9 +99,10 @@ fn rulesets() -> Vec<(&'static str, Settings)> {
     for (name, settings) in &out {
         let p = settings.engine.prefilter_stats();
         eprintln!(
-            "{name}: {} rules; literal prefilter covers {} regexes with {} automata, {} KiB",
+            "{name}: {} rules; prefilter covers {} regexes with {} regex sets and {} literal automata, {} KiB",
             settings.engine.rules().len(),
             p.conditions,
+            p.sets,
             p.automata,
             p.bytes / 1024
         );

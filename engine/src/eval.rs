@@ -374,7 +374,7 @@ impl Engine {
         }
     }
 
-    /// Size of the cross-rule literal prefilter (see [`crate::prefilter`]).
+    /// Size of the cross-rule prefilter (see [`crate::prefilter`]).
     pub fn prefilter_stats(&self) -> crate::prefilter::PrefilterStats {
         self.prefilter.stats()
     }

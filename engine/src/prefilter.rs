@@ -98,20 +98,25 @@ pub(crate) struct Prefilter {
     conditions: usize,
 }
 
+/// A chain's scanner.
 // One per transform chain, built once: the variants' sizes do not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 enum Group {
     /// The chain's regexes themselves, exact.
     Set(RegexSet),
-    /// Literals of which each condition needs one: a value holding none of
-    /// a condition's literals cannot match it.
-    Literals {
-        automaton: NFA,
-        start: StateID,
-        /// For each literal (automaton pattern), the conditions that need it.
-        owners: Vec<Vec<u32>>,
-    },
+    /// For a chain whose set would be too large.
+    Literals(Literals),
+}
+
+/// Literals of which each condition needs one: a value holding none of a
+/// condition's literals cannot match it.
+#[derive(Clone, Debug)]
+struct Literals {
+    automaton: NFA,
+    start: StateID,
+    /// For each literal (automaton pattern), the conditions that need it.
+    owners: Vec<Vec<u32>>,
 }
 
 /// Every regex condition of a chain in one lazy DFA that reports which of
@@ -266,65 +271,25 @@ impl Prefilter {
                 candidates.iter().filter(|c| c.source.is_some()).collect();
             if settable.len() >= MIN_CONDITIONS_PER_SET {
                 if let Some(dfa) = build_set(&settable) {
-                    let ids: Vec<u32> = (next..).take(settable.len()).collect();
-                    for (candidate, id) in settable.iter().zip(&ids) {
-                        rules[candidate.rule].conditions[candidate.condition].prefilter = Some(*id);
-                    }
-                    next += ids.len() as u32;
+                    let ids = number(&settable, rules, &mut next);
                     put(chain, Group::Set(RegexSet::new(dfa, ids)));
                     continue;
                 }
             }
+            // Too large for one set (CRS's two largest chains): the regexes
+            // with literals go behind a literal automaton. (A set of the
+            // others beside it cost CRS's GET 4.6% more instructions per
+            // request and saved nothing on its JSON mix: those regexes
+            // match benign headers often enough that the set's overlapping
+            // walk ran on top of them.)
             let with_literals: Vec<&Candidate> =
                 candidates.iter().filter(|c| c.literals.is_some()).collect();
-            if with_literals.len() < MIN_CONDITIONS_PER_CHAIN {
-                continue;
-            }
-            let mut builder = GroupBuilder::default();
-            for candidate in with_literals {
-                let id = next;
-                next += 1;
-                rules[candidate.rule].conditions[candidate.condition].prefilter = Some(id);
-                for literal in candidate.literals.iter().flatten() {
-                    let at = match builder.index.get(literal) {
-                        Some(at) => *at,
-                        None => {
-                            builder.literals.push(literal.clone());
-                            builder.owners.push(Vec::new());
-                            builder
-                                .index
-                                .insert(literal.clone(), builder.literals.len() - 1);
-                            builder.literals.len() - 1
-                        }
-                    };
-                    builder.owners[at].push(id);
+            if with_literals.len() >= MIN_CONDITIONS_PER_CHAIN {
+                let ids = number(&with_literals, rules, &mut next);
+                if let Some(literals) = Literals::build(&with_literals, &ids) {
+                    put(chain, Group::Literals(literals));
                 }
             }
-            // A contiguous NFA walked byte by byte in `scan`: every
-            // occurrence of every literal is wanted, and with `Standard`
-            // semantics each state lists all literals ending there. The
-            // crate's overlapping iterator does the same walk at several
-            // times the instructions per byte (callgrind). A DFA took
-            // 2.2 MiB for CRS against 311 KiB for the NFA (23 chains then),
-            // for no measurable speed difference (criterion, request mixes).
-            let Ok(automaton) = NFA::builder()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .build(&builder.literals)
-            else {
-                continue;
-            };
-            let Ok(start) = automaton.start_state(Anchored::No) else {
-                continue;
-            };
-            put(
-                chain,
-                Group::Literals {
-                    automaton,
-                    start,
-                    owners: builder.owners,
-                },
-            );
         }
         // Conditions numbered for a group that was then left out keep
         // their ids: with no group, `scan` answers `All` for them.
@@ -343,6 +308,62 @@ impl Prefilter {
                 .and_then(Option::as_ref),
             words: self.conditions.div_ceil(64),
         }
+    }
+}
+
+/// Gives each candidate the next condition id, on its condition and in
+/// the returned list (in the candidates' order).
+fn number(candidates: &[&Candidate], rules: &mut [Rule], next: &mut u32) -> Vec<u32> {
+    candidates
+        .iter()
+        .map(|candidate| {
+            let id = *next;
+            *next += 1;
+            rules[candidate.rule].conditions[candidate.condition].prefilter = Some(id);
+            id
+        })
+        .collect()
+}
+
+impl Literals {
+    /// One automaton over the candidates' literals, `ids[i]` owning those
+    /// of `candidates[i]`; `None` if aho-corasick cannot build it.
+    fn build(candidates: &[&Candidate], ids: &[u32]) -> Option<Literals> {
+        let mut builder = GroupBuilder::default();
+        for (candidate, &id) in candidates.iter().zip(ids) {
+            for literal in candidate.literals.iter().flatten() {
+                let at = match builder.index.get(literal) {
+                    Some(at) => *at,
+                    None => {
+                        builder.literals.push(literal.clone());
+                        builder.owners.push(Vec::new());
+                        builder
+                            .index
+                            .insert(literal.clone(), builder.literals.len() - 1);
+                        builder.literals.len() - 1
+                    }
+                };
+                builder.owners[at].push(id);
+            }
+        }
+        // A contiguous NFA walked byte by byte in `scan`: every occurrence
+        // of every literal is wanted, and with `Standard` semantics each
+        // state lists all literals ending there. The crate's overlapping
+        // iterator does the same walk at several times the instructions per
+        // byte (callgrind). A DFA took 2.2 MiB for CRS against 311 KiB for
+        // the NFA (23 chains then), for no measurable speed difference
+        // (criterion, request mixes).
+        let automaton = NFA::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&builder.literals)
+            .ok()?;
+        let start = automaton.start_state(Anchored::No).ok()?;
+        Some(Literals {
+            automaton,
+            start,
+            owners: builder.owners,
+        })
     }
 }
 
@@ -394,12 +415,10 @@ impl Prefilter {
                     // visited, up to SET_CACHE_BYTES.
                     stats.bytes += set.dfa.get_nfa().memory_usage();
                 }
-                Group::Literals {
-                    automaton, owners, ..
-                } => {
+                Group::Literals(literals) => {
                     stats.automata += 1;
-                    stats.bytes += automaton.memory_usage()
-                        + owners.iter().map(|o| o.len() * 4).sum::<usize>();
+                    stats.bytes += literals.automaton.memory_usage()
+                        + literals.owners.iter().map(|o| o.len() * 4).sum::<usize>();
                 }
             }
         }
@@ -432,66 +451,68 @@ impl GroupRef<'_> {
         if value.len() > MAX_SCANNED_BYTES {
             return Seen::All;
         }
+        let mut bits: Option<Box<[u64]>> = None;
         match group {
-            Group::Set(set) => self.scan_set(set, value),
-            Group::Literals {
-                automaton,
-                start,
-                owners,
-            } => self.scan_literals(automaton, *start, owners, value),
+            Group::Set(set) => {
+                if set.scan(value, self.words, &mut bits).is_err() {
+                    return Seen::All;
+                }
+            }
+            Group::Literals(literals) => literals.scan(value, self.words, &mut bits),
         }
+        bits.map_or(Seen::Nothing, Seen::Some)
     }
+}
 
-    fn scan_set(&self, set: &RegexSet, value: &[u8]) -> Seen {
-        let mut scratch = set.scratch.get();
+/// Marks condition `id` in `bits`, allocating them on the first mark.
+fn mark(bits: &mut Option<Box<[u64]>>, words: usize, id: u32) {
+    let bits = bits.get_or_insert_with(|| vec![0u64; words].into_boxed_slice());
+    bits[id as usize / 64] |= 1 << (id % 64);
+}
+
+impl RegexSet {
+    /// Marks the conditions whose regex matches `value`. `Err` when the
+    /// lazy DFA gave up on it (its cache kept filling): then any of them
+    /// may match, and they run one by one, each with its own regex.
+    fn scan(&self, value: &[u8], words: usize, bits: &mut Option<Box<[u64]>>) -> Result<(), ()> {
+        let mut scratch = self.scratch.get();
         let Scratch { cache, matched } = &mut *scratch;
         // Most values match no pattern at all, which the plain search
         // settles at a few instructions per byte; only a value that
         // matches something pays for the overlapping walk that says what.
         let input = Input::new(value).earliest(true);
-        match set.dfa.try_search_fwd(cache, &input) {
-            Ok(None) => return Seen::Nothing,
+        match self.dfa.try_search_fwd(cache, &input) {
+            Ok(None) => return Ok(()),
             Ok(Some(_)) => {}
-            Err(_) => return Seen::All,
+            Err(_) => return Err(()),
         }
         matched.clear();
-        if set
-            .dfa
+        self.dfa
             .try_which_overlapping_matches(cache, &Input::new(value), matched)
-            .is_err()
-        {
-            // The lazy DFA gave up on this value (its cache kept filling):
-            // the conditions run one by one, each with its own regex.
-            return Seen::All;
-        }
-        if matched.is_empty() {
-            return Seen::Nothing;
-        }
-        let mut bits = vec![0u64; self.words].into_boxed_slice();
+            .map_err(|_| ())?;
         for pattern in matched.iter() {
-            let id = set.ids[pattern.as_usize()];
-            bits[id as usize / 64] |= 1 << (id % 64);
+            mark(bits, words, self.ids[pattern.as_usize()]);
         }
-        Seen::Some(bits)
+        Ok(())
     }
+}
 
-    fn scan_literals(&self, nfa: &NFA, start: StateID, owners: &[Vec<u32>], value: &[u8]) -> Seen {
-        let mut seen: Option<Box<[u64]>> = None;
-        let mut state = start;
+impl Literals {
+    /// Marks the conditions one of whose literals occurs in `value`.
+    fn scan(&self, value: &[u8], words: usize, bits: &mut Option<Box<[u64]>>) {
+        let nfa = &self.automaton;
+        let mut state = self.start;
         for &byte in value {
             state = nfa.next_state(Anchored::No, state, byte);
             if nfa.is_special(state) && nfa.is_match(state) {
                 for i in 0..nfa.match_len(state) {
                     let literal = nfa.match_pattern(state, i).as_usize();
-                    let bits =
-                        seen.get_or_insert_with(|| vec![0u64; self.words].into_boxed_slice());
-                    for &id in &owners[literal] {
-                        bits[id as usize / 64] |= 1 << (id % 64);
+                    for &id in &self.owners[literal] {
+                        mark(bits, words, id);
                     }
                 }
             }
         }
-        seen.map_or(Seen::Nothing, Seen::Some)
     }
 }
 

@@ -137,9 +137,9 @@ pub struct Condition {
     pub collect_all: bool,
     /// Run in order when the whole rule matched (`setvar`, `ctl`).
     pub effects: Vec<Effect>,
-    /// This condition's id in the engine's literal prefilter, when its
-    /// regex needs one of a few literals (set by the engine, see
-    /// [`crate::prefilter`]).
+    /// This condition's id in the engine's prefilter, when its regex is in
+    /// its chain's regex set or needs one of a few literals (set by the
+    /// engine, see [`crate::prefilter`]).
     pub prefilter: Option<u32>,
 }
 

@@ -1,6 +1,6 @@
 //! What `palisade compile` reports about the ruleset it wrote: rules per
 //! phase and paranoia level, operators, the size of the regex automata and of
-//! the cross-rule literal prefilter, warnings and compile time. Sizes come
+//! the cross-rule prefilter, warnings and compile time. Sizes come
 //! from the compiled [`Engine`], the one the filter builds from the artifact,
 //! so they are what a VM holds after `on_configure` (lazy DFA caches grow
 //! further while searching).
@@ -31,7 +31,8 @@ pub struct Summary {
     pub largest_regex: Option<(RuleId, usize)>,
     /// `pm` phrase automata and their heap bytes.
     pub phrase_bytes: usize,
-    /// The literal prefilter: regex conditions behind it, its automata, bytes.
+    /// The prefilter: regex conditions behind it, its regex sets and literal
+    /// automata, bytes.
     pub prefilter_conditions: usize,
     pub prefilter_automata: usize,
     pub prefilter_sets: usize,

@@ -124,6 +124,7 @@ fn json_summary_counts_rules_and_warnings() {
     assert_eq!(json["regexes"]["count"], 6);
     assert!(json["regexes"]["bytes"].as_u64().unwrap() > 0);
     assert_eq!(json["prefilter"]["conditions"], 5);
+    assert_eq!(json["prefilter"]["sets"], 1);
     assert_eq!(
         json["messages"][0],
         "warning: small.conf:4: unsupported operator @rbl"
