@@ -479,6 +479,12 @@ impl Engine {
     /// Runs every enabled rule of `phase` over `req`, accumulating into `tx`.
     /// Returns true when the outcome is already decided (block or allow), so
     /// the caller can stop early.
+    ///
+    /// A transaction belongs to the engine that evaluated its first phase:
+    /// its cache of transformed values is indexed by this engine's chain
+    /// ids, so evaluating it with another engine can panic on an index out
+    /// of range. The filter keeps each stream's engine for the stream's
+    /// life.
     pub fn evaluate(
         &self,
         phase: Phase,
