@@ -19,9 +19,10 @@
 //!   something pays for the overlapping walk that says which. Exact, so a
 //!   benign value runs none of the chain's regexes.
 //! - **Literal automaton**, for a chain whose set would exceed
-//!   [`MAX_SET_NFA_BYTES`]: one Aho-Corasick automaton over literals of
-//!   which every match of a condition's regex holds one (`union`,
-//!   `<script`); a condition runs only when one of its literals occurs.
+//!   `MAX_SET_NFA_BYTES` (256 KiB): one Aho-Corasick automaton over
+//!   literals of which every match of a condition's regex holds one
+//!   (`union`, `<script`); a condition runs only when one of its literals
+//!   occurs.
 //!
 //! Measured in bench/README.md.
 //!
@@ -34,7 +35,7 @@
 //! [`crate::operator::rx::Rx::take_required_literals`]), and the automaton
 //! ignores ASCII case, which only lets more values through.
 //! Negated and `multiMatch` conditions, counted (`&ARGS`) and transaction
-//! targets never consult the prefilter; values over [`MAX_SCANNED_BYTES`]
+//! targets never consult the prefilter; values over `MAX_SCANNED_BYTES`
 //! are not scanned.
 
 use std::collections::HashMap;
@@ -426,7 +427,7 @@ impl Prefilter {
     }
 }
 
-/// What [`Prefilter::stats`] reports.
+/// What the engine reports of its prefilter ([`crate::Engine::prefilter_stats`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PrefilterStats {
     /// Regex conditions skipped when their chain's scanner rules them out.

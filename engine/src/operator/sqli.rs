@@ -4,7 +4,7 @@
 //! # Approach
 //!
 //! A value is spliced into a query somewhere the attacker cannot see, so the
-//! value is tokenized once per starting [`Context`]:
+//! value is tokenized once per starting `Context`:
 //!
 //! * **as-is** – a numeric / bare position: `WHERE id = VALUE`;
 //! * **single-quoted** – `WHERE name = 'VALUE'`: the pass starts inside a
@@ -27,7 +27,7 @@
 //! re-joined when the pieces are unknown but the whole is a known word
 //! (`UN/**/ION SEL/**/ECT`).
 //!
-//! Each token has a one-letter kind ([`Kind::code`]): `s` string, `n` number
+//! Each token has a one-letter kind (`Kind::code`): `s` string, `n` number
 //! (also `true` / `false` / `null`), `k` keyword, `U` union, `E` statement
 //! verb, `o` operator, `&` logic, `f` function, `c` comment, `(` `)` `,` `;`,
 //! `v` variable, `b` bareword. The detail of a match is the fingerprint of the

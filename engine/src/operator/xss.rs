@@ -5,7 +5,7 @@
 //!
 //! A value reflected into a page can land in one of several places, and what
 //! is dangerous depends on where. So the value is tokenized once per starting
-//! [`Context`], each pass with a small HTML5-ish tokenizer:
+//! `Context`, each pass with a small HTML5-ish tokenizer:
 //!
 //! * **data** – text between tags: `a <b>c</b>`;
 //! * **inside an attribute value**, double-quoted, single-quoted, backtick
