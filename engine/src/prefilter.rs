@@ -75,8 +75,9 @@ const MIN_CONDITIONS_PER_CHAIN: usize = 5;
 /// of a lazy DFA costs work in proportion to the NFA: CRS's largest chain
 /// (123 regexes, a 2 MB NFA) took about 80,000 instructions per state, and
 /// with it and the 64-regex chain (505 KB) as sets CRS's GET ran 37% more
-/// instructions (callgrind), the sets still building states after 200
-/// requests. Every built-in chain's set is under 42 KB.
+/// instructions (callgrind, one run; patterns that can match the empty
+/// string were still in the sets then), the sets still building states
+/// after 200 requests. Every built-in chain's set is under 42 KB.
 const MAX_SET_NFA_BYTES: usize = 256 * 1024;
 
 /// A set pays for itself from two regexes: one scan, nearly always the
@@ -85,7 +86,10 @@ const MAX_SET_NFA_BYTES: usize = 256 * 1024;
 /// from five, JSON 4 KB −21% against from five (callgrind).
 const MIN_CONDITIONS_PER_SET: usize = 2;
 
-/// Cap on each regex set's lazy DFA cache, per thread.
+/// Cap on each regex set's lazy DFA cache, per thread: the same as each
+/// regex's own ([`crate::operator::rx::LAZY_DFA_CACHE_BYTES`]).
+/// Like those, a set's cache grows with the states its scans visit; the
+/// soak's figures are in bench/README.md (Memory).
 const SET_CACHE_BYTES: usize = 2 * 1024 * 1024;
 
 /// One scanner per transform chain over the conditions reading request
