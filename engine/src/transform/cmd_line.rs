@@ -7,8 +7,9 @@ use std::borrow::Cow;
 
 pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
     // Most values need nothing done; saying so in one pass saves building
-    // a copy only to find it equal (half the transform's cost on a JSON
-    // body's values, callgrind).
+    // a copy only to find it equal (callgrind, built-in rules, with the
+    // replaceComments change made with it: −2.7% instructions per request
+    // on the GET mix, −3.1% on the 4 KB JSON body).
     if unchanged(input) {
         return Cow::Borrowed(input);
     }
@@ -67,8 +68,10 @@ mod tests {
     use super::*;
 
     /// The shortcut never skips a change: over every string of up to six
-    /// bytes from the characters the transform treats specially, a value
-    /// it calls unchanged comes out of the full transform the same.
+    /// bytes drawn from one character of each kind the transform treats
+    /// differently (kept, uppercase, deleted, space, other whitespace,
+    /// separator, `/` and `(`), a value it calls unchanged comes out of
+    /// the full transform the same.
     #[test]
     fn unchanged_values_are_returned_as_they_are() {
         let alphabet = b"a A/( ,\t\\";
