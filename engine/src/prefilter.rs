@@ -97,7 +97,7 @@ const SET_CACHE_BYTES: usize = 2 * 1024 * 1024;
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Prefilter {
     /// Indexed by chain id: looked up for every (condition, target), where
-    /// hashing the id with std's SipHash was 2% of a built-in GET.
+    /// a std `HashMap` (SipHash) cost the built-in GET 3% (callgrind).
     groups: Vec<Option<Group>>,
     /// Conditions behind a scanner; the width of every [`Seen`] set.
     conditions: usize,
