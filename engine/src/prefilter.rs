@@ -19,7 +19,7 @@
 //!   something pays for the overlapping walk that says which. Exact, so a
 //!   benign value runs none of the chain's regexes.
 //! - **Literal automaton**, for a chain whose set would exceed
-//!   `MAX_SET_NFA_BYTES` (256 KiB): one Aho-Corasick automaton over
+//!   `MAX_SET_NFA_STATES` (3,000): one Aho-Corasick automaton over
 //!   literals of which every match of a condition's regex holds one
 //!   (`union`, `<script`); a condition runs only when one of its literals
 //!   occurs.
@@ -70,15 +70,26 @@ const MAX_SCANNED_BYTES: usize = 2048;
 /// the built-in GET, for −2% on CRS's JSON mix.
 const MIN_CONDITIONS_PER_CHAIN: usize = 5;
 
-/// A chain's regex set is built only while its NFA stays under this many
-/// bytes; a larger one gets the literal automaton instead. Each new state
+/// A chain's regex set is kept only while its NFA has at most this many
+/// states; a larger one gets the literal automaton instead. Each new state
 /// of a lazy DFA costs work in proportion to the NFA: CRS's largest chain
-/// (123 regexes, a 2 MB NFA) took about 80,000 instructions per state, and
-/// with it and the 64-regex chain (505 KB) as sets CRS's GET ran 37% more
-/// instructions (callgrind, one run; patterns that can match the empty
-/// string were still in the sets then), the sets still building states
-/// after 200 requests. Every built-in chain's set is under 42 KB.
-const MAX_SET_NFA_BYTES: usize = 256 * 1024;
+/// (119 regexes, 57,094 states, 2 MB) took about 80,000 instructions per
+/// state, and with it and the 64-regex chain (13,933 states) as sets CRS's
+/// GET ran 37% more instructions (callgrind, one run; patterns that can
+/// match the empty string were still in the sets then), the sets still
+/// building states after 200 requests. The cap is counted in states, not
+/// bytes, so that native builds (tests, benchmarks) and palisade.wasm split
+/// the chains alike: a byte limit let wasm32's smaller NFAs through where
+/// x86-64's were refused. At 3,000 the sets are the ones bench/README.md
+/// measures: every built-in chain (at most 1,602 states) and 11 of CRS's,
+/// not its chains of 8,137 (6 regexes) and 4,100 states (17), which were
+/// not measured as sets.
+const MAX_SET_NFA_STATES: usize = 3_000;
+
+/// Building the NFA stops past this many bytes, so a chain far over
+/// [`MAX_SET_NFA_STATES`] is refused before it is built whole (CRS's
+/// largest takes 2 MB); well above what 3,000 states take on any target.
+const MAX_SET_BUILD_BYTES: usize = 1024 * 1024;
 
 /// A set pays for itself from two regexes: one scan, nearly always the
 /// cheap "does anything match" search, instead of two regex runs. Built-in
@@ -227,7 +238,7 @@ struct Candidate {
 impl Prefilter {
     /// Numbers the eligible conditions (`Condition::prefilter`) and builds
     /// a scanner per chain: the chain's regex set where it can be built
-    /// within [`MAX_SET_NFA_BYTES`], else the automaton of its conditions'
+    /// within [`MAX_SET_NFA_STATES`], else the automaton of its conditions'
     /// literals. A chain with neither is left out: its values then pass
     /// every condition, as without a prefilter.
     pub(crate) fn build(rules: &mut [Rule]) -> Prefilter {
@@ -373,7 +384,7 @@ impl Literals {
 }
 
 /// One lazy DFA over every candidate's regex, `None` when a pattern is
-/// missing or the NFA would exceed [`MAX_SET_NFA_BYTES`].
+/// missing or the NFA would exceed [`MAX_SET_NFA_STATES`].
 fn build_set(candidates: &[&Candidate]) -> Option<DFA> {
     let sources: Vec<&str> = candidates
         .iter()
@@ -384,7 +395,7 @@ fn build_set(candidates: &[&Candidate]) -> Option<DFA> {
         .thompson(
             thompson::Config::new()
                 .utf8(false)
-                .nfa_size_limit(Some(MAX_SET_NFA_BYTES)),
+                .nfa_size_limit(Some(MAX_SET_BUILD_BYTES)),
         )
         .configure(
             DFA::config()
@@ -399,7 +410,7 @@ fn build_set(candidates: &[&Candidate]) -> Option<DFA> {
         )
         .build_many(&sources)
         .ok()?;
-    Some(dfa)
+    (dfa.get_nfa().states().len() <= MAX_SET_NFA_STATES).then_some(dfa)
 }
 
 impl Prefilter {
