@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::body::Processor;
-use crate::chains::{self, ChainTree, TransformCache};
+use crate::chains::{self, ChainTree, Chains, TransformCache};
 use crate::effect::{Ctl, Effect, EngineSetting, SetOp};
 use crate::hash::FastKeys;
 use crate::macros::{MacroSource, MacroVar};
@@ -935,7 +935,7 @@ impl PhaseScope<'_> {
             }
             // Cached per value: the transformed value (when the chain does
             // something) and the prefilter's scan (when this condition has
-            // literals).
+            // one).
             let group = condition
                 .prefilter
                 .map(|_| self.prefilter.group(condition.chain));
@@ -948,19 +948,29 @@ impl PhaseScope<'_> {
                 let by_chain = self
                     .transformed
                     .entry(target.collection)
-                    .or_insert_with(|| vec![Vec::new(); chains.len()]);
+                    .or_insert_with(|| Chains::new(chains));
                 chains::slots(by_chain, condition.chain, table.len());
                 Some(by_chain)
             };
+            // Whole collections (and any whose summary is known) are settled
+            // at once. A target naming one member does not ask first: the
+            // summary would transform and scan members it never reads.
+            if let (Some(id), Some(group), Some(by_chain)) =
+                (condition.prefilter, group, cached.as_deref_mut())
+            {
+                let ask = target.selector.is_none() || by_chain.has_summary(condition.chain);
+                let values = table.iter().map(|inst| inst.value.as_ref());
+                if ask && !chains.may_match_any(by_chain, condition.chain, values, group, id) {
+                    continue;
+                }
+            }
             for (index, inst) in selected {
                 let found = if condition.multi_match {
                     multi_match(condition, chain, &inst.value, &macros)
                 } else {
                     if let Some(by_chain) = cached.as_deref_mut() {
                         if !chain.is_empty()
-                            && by_chain[condition.chain.0 as usize][index]
-                                .transformed
-                                .is_none()
+                            && by_chain.slot(condition.chain, index).transformed.is_none()
                         {
                             // Computed from the chain's prefix, itself cached.
                             chains.fill(by_chain, condition.chain, index, table.len(), &inst.value);
@@ -968,17 +978,16 @@ impl PhaseScope<'_> {
                     }
                     let slot = cached
                         .as_deref_mut()
-                        .map(|by_chain| &mut by_chain[condition.chain.0 as usize][index]);
+                        .map(|by_chain| by_chain.slot(condition.chain, index));
                     let (value, seen): (Cow<'_, [u8]>, _) = match slot {
-                        Some(chains::Slot { transformed, seen }) => {
-                            let value = match transformed {
-                                Some(Some(v)) => Cow::Borrowed(v.as_slice()),
-                                _ => Cow::Borrowed(inst.value.as_ref()),
-                            };
+                        Some(slot) => {
+                            let value = chains::after(&slot.transformed, &inst.value);
                             let seen = condition.prefilter.zip(group).map(|(id, group)| {
-                                seen.get_or_insert_with(|| group.scan(&value)).may_match(id)
+                                slot.seen
+                                    .get_or_insert_with(|| group.scan(value))
+                                    .may_match(id)
                             });
-                            (value, seen)
+                            (Cow::Borrowed(value), seen)
                         }
                         None => (transform::apply_chain(chain, &inst.value), None),
                     };

@@ -209,6 +209,21 @@ impl Seen {
             }
         }
     }
+
+    /// Adds what another value may match: afterwards a condition may match
+    /// if it may match either.
+    pub(crate) fn merge(&mut self, other: &Seen) {
+        match (&mut *self, other) {
+            (Seen::All, _) | (_, Seen::Nothing) => {}
+            (_, Seen::All) => *self = Seen::All,
+            (Seen::Nothing, Seen::Some(bits)) => *self = Seen::Some(bits.clone()),
+            (Seen::Some(mine), Seen::Some(bits)) => {
+                for (word, other) in mine.iter_mut().zip(bits.iter()) {
+                    *word |= other;
+                }
+            }
+        }
+    }
 }
 
 /// One chain's scanner, looked up once per condition and target rather
@@ -554,6 +569,8 @@ mod tests {
             r"(?m)^x-[a-z]+$",
             r"(?i)on(?:load|error)\s*=",
             r"\d{3,}",
+            // Matches none of the values.
+            r"qq\d+x",
         ];
         let values: [&[u8]; 13] = [
             b"",
@@ -588,9 +605,13 @@ mod tests {
             group: Some(&group),
             words: 1,
         };
+        // A collection's summary: a pattern may match some value exactly
+        // when it matches one of them.
+        let mut merged = Seen::Nothing;
         for value in values {
             let seen = scanner.scan(value);
             assert!(!matches!(seen, Seen::All), "gave up on {value:?}");
+            merged.merge(&seen);
             for (id, pattern) in patterns.iter().enumerate() {
                 let expected = Rx::new(pattern).unwrap().find(value).is_some();
                 assert_eq!(
@@ -601,5 +622,13 @@ mod tests {
                 );
             }
         }
+        for (id, pattern) in patterns.iter().enumerate() {
+            let rx = Rx::new(pattern).unwrap();
+            let expected = values.iter().any(|v| rx.find(v).is_some());
+            assert_eq!(merged.may_match(id as u32), expected, "{pattern}");
+        }
+        // A value that was not scanned makes every pattern possible.
+        merged.merge(&Seen::All);
+        assert!(merged.may_match(0) && matches!(merged, Seen::All));
     }
 }
