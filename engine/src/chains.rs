@@ -15,11 +15,10 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
-use crate::hash::FastKeys;
-use crate::prefilter::{GroupRef, Seen};
+use crate::prefilter::{Scanner, Seen};
 use crate::rule::ChainId;
 use crate::transform::{self, Transform};
-use crate::variable::Collection;
+use crate::variable::ByCollection;
 
 /// Every interned chain and, for each, the longest proper prefix that is
 /// also kept (a rule's chain or a branch point).
@@ -115,7 +114,7 @@ impl ChainTree {
     }
 
     /// May prefilter condition `id` match any instance of the collection
-    /// under `chain`? `values` are the instances' raw values, `group` the
+    /// under `chain`? `values` are the instances' raw values, `scanner` the
     /// chain's scanner. The first condition that asks transforms and scans
     /// every instance (filling their slots, which a per-value loop would
     /// have filled anyway) and merges the answers; every other condition of
@@ -128,7 +127,7 @@ impl ChainTree {
         cache: &mut Chains,
         chain: ChainId,
         values: impl ExactSizeIterator<Item = &'v [u8]>,
-        group: GroupRef<'_>,
+        scanner: &mut Scanner<'_>,
         id: u32,
     ) -> bool {
         let at = chain.0 as usize;
@@ -143,7 +142,7 @@ impl ChainTree {
                 }
                 let slot = &mut cache.slots[at][index];
                 let value = after(&slot.transformed, raw);
-                merged.merge(slot.seen.get_or_insert_with(|| group.scan(value)));
+                merged.merge(slot.seen.get_or_insert_with(|| scanner.scan(value)));
             }
             cache.summaries[at] = Some(merged);
         }
@@ -151,11 +150,11 @@ impl ChainTree {
     }
 }
 
-/// Transformed values per collection: slots indexed by chain id, then by
-/// instance. One map probe per (rule, target), plain indexing after that:
-/// probing per value was a tenth of the engine's time on a JSON body under
-/// CRS (perf), and a prefix's slots are found without hashing.
-pub(crate) type TransformCache = HashMap<Collection, Chains, FastKeys>;
+/// Transformed values per collection: slots indexed by collection, chain
+/// id, then instance. Looking values up in a map per value was a tenth of
+/// the engine's time on a JSON body under CRS (perf); now nothing on the
+/// way to a slot is hashed.
+pub(crate) type TransformCache = ByCollection<Chains>;
 
 /// One collection's slots by chain id, and what the prefilter said of the
 /// collection as a whole.
@@ -164,7 +163,7 @@ pub(crate) struct Chains {
     /// By chain id, then by instance.
     slots: Vec<Vec<Slot>>,
     /// By chain id: the prefilter's answers for every instance, merged
-    /// (see [`ChainTree::summary`]).
+    /// (see [`ChainTree::may_match_any`]).
     summaries: Vec<Option<Seen>>,
 }
 

@@ -5,14 +5,14 @@
 //! chain) pair is transformed once, however many rules read it.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 
 use crate::body::Processor;
 use crate::chains::{self, ChainTree, Chains, TransformCache};
 use crate::effect::{Ctl, Effect, EngineSetting, SetOp};
-use crate::hash::FastKeys;
 use crate::macros::{MacroSource, MacroVar};
 use crate::operator::numeric::parse_int;
 use crate::operator::Operator;
@@ -20,7 +20,7 @@ use crate::prefilter::Prefilter;
 use crate::request::Request;
 use crate::rule::{Action, ChainId, Condition, Phase, Rule, RuleId};
 use crate::transform::{self, Transform};
-use crate::variable::{Collection, Instance, Selector, Target};
+use crate::variable::{ByCollection, Collection, Instance, Selector, Target};
 use crate::verdict::{
     is_secret_name, log_data, masked_excerpt, Decision, RuleMatch, Verdict, MASKED_DATA,
 };
@@ -533,23 +533,17 @@ impl Engine {
             .filter(|e| e.applies_to_request(req))
             .collect();
         if phase == Phase::Body {
-            tx.transformed.retain(|c, _| !c.needs_body());
+            tx.transformed.retain(|c| !c.needs_body());
         }
         if phase == Phase::ResponseBody {
             // RESPONSE_BODY is only known now.
             tx.transformed
-                .retain(|c, _| *c != crate::variable::Collection::ResponseBody);
+                .retain(|c| c != crate::variable::Collection::ResponseBody);
         }
-        // Sized once for a typical request (built-in rules and CRS read a
-        // few dozen collections): growing from empty rehashed these maps
-        // about two dozen times per request, 5% of a GET's instructions
-        // (callgrind).
-        let mut transformed = std::mem::take(&mut tx.transformed);
-        transformed.reserve(32usize.saturating_sub(transformed.len()));
         let mut scope = PhaseScope {
             req,
-            tables: HashMap::with_capacity_and_hasher(32, FastKeys::default()),
-            transformed,
+            tables: ByCollection::default(),
+            transformed: std::mem::take(&mut tx.transformed),
             chains: &self.chains,
             prefilter: &self.prefilter,
         };
@@ -573,7 +567,7 @@ impl Engine {
                 Action::Pass | Action::Block => rule.score,
             };
             tx.scores[rule.category.0 as usize] += score;
-            if rule.log {
+            if let (true, Some(found)) = (rule.log, found) {
                 let macros = Macros {
                     req,
                     state: &tx.state,
@@ -670,7 +664,9 @@ impl Engine {
     /// own `setvar` / `ctl` run as soon as it matches, before the next
     /// condition is tested: CRS chains rely on it (920420 sets
     /// `tx.content_type` in the first condition and tests it in the second).
-    /// Returns the hit the verdict reports, when every condition matched.
+    /// `Some` when every condition matched, holding the hit the verdict
+    /// reports if the rule logs; for a `nolog` rule (most of CRS's
+    /// bookkeeping) nothing is copied.
     fn match_rule(
         &self,
         rule: &Rule,
@@ -678,7 +674,7 @@ impl Engine {
         active: &[&Exclusion],
         scope: &mut PhaseScope<'_>,
         tx: &mut Transaction,
-    ) -> Option<Hit> {
+    ) -> Option<Option<Hit>> {
         let mut reported: Option<Hit> = None;
         for condition in &rule.conditions {
             let excl: Vec<&Exclusion> = active
@@ -695,9 +691,10 @@ impl Engine {
             let first = hits.first()?;
             // Report the first request value that matched; a condition on
             // TX or MATCHED_VAR only says why a chain went on.
-            if reported
-                .as_ref()
-                .is_none_or(|r| r.dynamic && !first.dynamic)
+            if rule.log
+                && reported
+                    .as_ref()
+                    .is_none_or(|r| r.dynamic && !first.dynamic)
             {
                 reported = Some(first.clone());
             }
@@ -719,7 +716,7 @@ impl Engine {
                 }
             }
         }
-        reported
+        (!rule.conditions.is_empty()).then_some(reported)
     }
 }
 
@@ -830,12 +827,23 @@ impl TxState {
                     .get_key_value(n)
                     .map(|(k, v)| vec![borrowed(k, v)])
                     .unwrap_or_default(),
-                _ => self
-                    .vars
-                    .iter()
-                    .filter(|(k, _)| target.selects(k))
-                    .map(|(k, v)| borrowed(k, v))
-                    .collect(),
+                // Variables are kept sorted by their lowercase names, so
+                // the ones a prefix picks are one range.
+                _ => match target.selector.as_ref().and_then(Selector::literal_prefix) {
+                    Some(prefix) => self
+                        .vars
+                        .range::<[u8], _>((Bound::Included(prefix), Bound::Unbounded))
+                        .take_while(|(k, _)| k.starts_with(prefix))
+                        .filter(|(k, _)| target.selects(k))
+                        .map(|(k, v)| borrowed(k, v))
+                        .collect(),
+                    None => self
+                        .vars
+                        .iter()
+                        .filter(|(k, _)| target.selects(k))
+                        .map(|(k, v)| borrowed(k, v))
+                        .collect(),
+                },
             },
             Collection::MatchedVar => self
                 .matched
@@ -867,7 +875,7 @@ impl TxState {
 /// Expanded collections and transformed values for one phase of one request.
 struct PhaseScope<'r> {
     req: &'r Request,
-    tables: HashMap<Collection, Vec<Instance<'r>>, FastKeys>,
+    tables: ByCollection<Vec<Instance<'r>>>,
     transformed: TransformCache,
     chains: &'r ChainTree,
     prefilter: &'r Prefilter,
@@ -909,8 +917,7 @@ impl PhaseScope<'_> {
                 &dynamic_table
             } else {
                 self.tables
-                    .entry(target.collection)
-                    .or_insert_with(|| target.collection.instances(req))
+                    .get_or_insert_with(target.collection, || target.collection.instances(req))
             };
             let selected = table.iter().enumerate().filter(|(_, inst)| {
                 (dynamic || target.selects(&inst.name))
@@ -936,9 +943,9 @@ impl PhaseScope<'_> {
             // Cached per value: the transformed value (when the chain does
             // something) and the prefilter's scan (when this condition has
             // one).
-            let group = condition
+            let mut scanner = condition
                 .prefilter
-                .map(|_| self.prefilter.group(condition.chain));
+                .map(|_| self.prefilter.scanner(condition.chain));
             let mut cached = if dynamic
                 || condition.multi_match
                 || (chain.is_empty() && condition.prefilter.is_none())
@@ -947,20 +954,19 @@ impl PhaseScope<'_> {
             } else {
                 let by_chain = self
                     .transformed
-                    .entry(target.collection)
-                    .or_insert_with(|| Chains::new(chains));
+                    .get_or_insert_with(target.collection, || Chains::new(chains));
                 chains::slots(by_chain, condition.chain, table.len());
                 Some(by_chain)
             };
             // Whole collections (and any whose summary is known) are settled
             // at once. A target naming one member does not ask first: the
             // summary would transform and scan members it never reads.
-            if let (Some(id), Some(group), Some(by_chain)) =
-                (condition.prefilter, group, cached.as_deref_mut())
+            if let (Some(id), Some(scanner), Some(by_chain)) =
+                (condition.prefilter, scanner.as_mut(), cached.as_deref_mut())
             {
                 let ask = target.selector.is_none() || by_chain.has_summary(condition.chain);
                 let values = table.iter().map(|inst| inst.value.as_ref());
-                if ask && !chains.may_match_any(by_chain, condition.chain, values, group, id) {
+                if ask && !chains.may_match_any(by_chain, condition.chain, values, scanner, id) {
                     continue;
                 }
             }
@@ -979,20 +985,23 @@ impl PhaseScope<'_> {
                     let slot = cached
                         .as_deref_mut()
                         .map(|by_chain| by_chain.slot(condition.chain, index));
-                    let (value, seen): (Cow<'_, [u8]>, _) = match slot {
-                        Some(slot) => {
-                            let value = chains::after(&slot.transformed, &inst.value);
-                            let seen = condition.prefilter.zip(group).map(|(id, group)| {
-                                slot.seen
-                                    .get_or_insert_with(|| group.scan(value))
-                                    .may_match(id)
-                            });
-                            (Cow::Borrowed(value), seen)
-                        }
-                        None => (transform::apply_chain(chain, &inst.value), None),
-                    };
+                    let (value, seen): (Cow<'_, [u8]>, _) =
+                        match slot {
+                            Some(slot) => {
+                                let value = chains::after(&slot.transformed, &inst.value);
+                                let seen = condition.prefilter.zip(scanner.as_mut()).map(
+                                    |(id, scanner)| {
+                                        slot.seen
+                                            .get_or_insert_with(|| scanner.scan(value))
+                                            .may_match(id)
+                                    },
+                                );
+                                (Cow::Borrowed(value), seen)
+                            }
+                            None => (transform::apply_chain(chain, &inst.value), None),
+                        };
                     if seen == Some(false) {
-                        // None of the regex's literals occurs: it cannot match.
+                        // The chain's scan ruled this condition out.
                         continue;
                     }
                     test(&condition.operator, condition.negate, &value, &macros)
@@ -1059,18 +1068,28 @@ fn set_captures(condition: &Condition, hit: &Hit, vars: &mut TxVars) {
         return;
     };
     let groups = rx.captures(&hit.value);
-    for i in 0..10usize {
-        let key = i.to_string().into_bytes();
+    for (i, key) in CAPTURE_KEYS.iter().enumerate() {
         match groups.get(i).copied().flatten() {
-            Some((s, e)) => {
-                vars.insert(key, hit.value[s..e].to_vec());
-            }
+            // Overwritten in place: CRS captures on every header name
+            // (920450), so a new key and value per group added up.
+            Some((s, e)) => match vars.get_mut(*key) {
+                Some(value) => {
+                    value.clear();
+                    value.extend_from_slice(&hit.value[s..e]);
+                }
+                None => {
+                    vars.insert(key.to_vec(), hit.value[s..e].to_vec());
+                }
+            },
             None => {
-                vars.remove(&key);
+                vars.remove(*key);
             }
         }
     }
 }
+
+/// The transaction variables a capture sets, `TX:0`..`TX:9`.
+const CAPTURE_KEYS: [&[u8]; 10] = [b"0", b"1", b"2", b"3", b"4", b"5", b"6", b"7", b"8", b"9"];
 
 /// Runs the operator, applying negation. `Some(span)` on a match.
 fn test(

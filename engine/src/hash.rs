@@ -2,12 +2,9 @@
 
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// Hasher for maps an attacker cannot insert into: the per-request maps
-/// keyed by our own small integers (collection, instance index, chain id),
-/// probed for every (rule, value) pair, and fixed vocabularies looked up
-/// with request words (the SQL detector's keywords). With std's SipHash,
-/// hashing was a fifth of the engine's time on a 4 KB JSON body (perf,
-/// bench/) and most of a keyword lookup. SipHash's flooding resistance
+/// Hasher for maps an attacker cannot insert into: fixed vocabularies
+/// looked up with request words (the SQL detector's keywords). With std's
+/// SipHash, hashing was most of a keyword lookup (perf, bench/). SipHash's flooding resistance
 /// protects maps whose keys an attacker chooses; these only ever hold keys
 /// we chose, so a multiply-rotate mix is enough to spread them.
 pub(crate) type FastKeys = BuildHasherDefault<KeyHasher>;

@@ -48,7 +48,7 @@ use aho_corasick::nfa::contiguous::NFA;
 use aho_corasick::{Anchored, MatchKind};
 use regex_automata::hybrid::dfa::{Cache, DFA};
 use regex_automata::nfa::thompson;
-use regex_automata::util::pool::Pool;
+use regex_automata::util::pool::{Pool, PoolGuard};
 use regex_automata::{Input, PatternSet};
 
 use crate::operator::rx::syntax_config;
@@ -227,11 +227,14 @@ impl Seen {
 }
 
 /// One chain's scanner, looked up once per condition and target rather
-/// than per value.
-#[derive(Clone, Copy)]
-pub(crate) struct GroupRef<'p> {
+/// than per value. It takes its regex set's per-thread scratch on the first
+/// scan and keeps it until dropped: taking it from the pool for every value
+/// and giving it back cost about a third as much as the scan of a short
+/// value itself.
+pub(crate) struct Scanner<'p> {
     group: Option<&'p Group>,
     words: usize,
+    scratch: Option<PoolGuard<'p, Scratch, NewScratch>>,
 }
 
 /// Literals gathered for one group while the prefilter is built.
@@ -331,13 +334,14 @@ impl Prefilter {
     }
 
     /// The scanner for values after `chain`.
-    pub(crate) fn group(&self, chain: ChainId) -> GroupRef<'_> {
-        GroupRef {
+    pub(crate) fn scanner(&self, chain: ChainId) -> Scanner<'_> {
+        Scanner {
             group: self
                 .groups
                 .get(usize::from(chain.0))
                 .and_then(Option::as_ref),
             words: self.conditions.div_ceil(64),
+            scratch: None,
         }
     }
 }
@@ -472,10 +476,10 @@ pub struct PrefilterStats {
     pub bytes: usize,
 }
 
-impl GroupRef<'_> {
+impl Scanner<'_> {
     /// Which of the group's conditions may match `value` (already
     /// transformed by the group's chain).
-    pub(crate) fn scan(&self, value: &[u8]) -> Seen {
+    pub(crate) fn scan(&mut self, value: &[u8]) -> Seen {
         let Some(group) = self.group else {
             return Seen::All;
         };
@@ -485,7 +489,8 @@ impl GroupRef<'_> {
         let mut bits: Option<Box<[u64]>> = None;
         match group {
             Group::Set(set) => {
-                if set.scan(value, self.words, &mut bits).is_err() {
+                let scratch = self.scratch.get_or_insert_with(|| set.scratch.get());
+                if set.scan(scratch, value, self.words, &mut bits).is_err() {
                     return Seen::All;
                 }
             }
@@ -505,9 +510,14 @@ impl RegexSet {
     /// Marks the conditions whose regex matches `value`. `Err` when the
     /// lazy DFA gave up on it (its cache kept filling): then any of them
     /// may match, and they run one by one, each with its own regex.
-    fn scan(&self, value: &[u8], words: usize, bits: &mut Option<Box<[u64]>>) -> Result<(), ()> {
-        let mut scratch = self.scratch.get();
-        let Scratch { cache, matched } = &mut *scratch;
+    fn scan(
+        &self,
+        scratch: &mut Scratch,
+        value: &[u8],
+        words: usize,
+        bits: &mut Option<Box<[u64]>>,
+    ) -> Result<(), ()> {
+        let Scratch { cache, matched } = scratch;
         // Most values match no pattern at all, which the plain search
         // settles at a few instructions per byte; only a value that
         // matches something pays for the overlapping walk that says what.
@@ -601,9 +611,10 @@ mod tests {
         let dfa = build_set(&candidates.iter().collect::<Vec<_>>()).expect("set builds");
         let ids: Vec<u32> = (0..patterns.len() as u32).collect();
         let group = Group::Set(RegexSet::new(dfa, ids));
-        let scanner = GroupRef {
+        let mut scanner = Scanner {
             group: Some(&group),
             words: 1,
+            scratch: None,
         };
         // A collection's summary: a pattern may match some value exactly
         // when it matches one of them.
