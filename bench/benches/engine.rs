@@ -11,32 +11,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use palisade_bench::{Mix, MixRequest};
+use palisade_bench::{inspect, Mix};
 use palisade_engine::config::{self, Settings};
 use palisade_engine::operator::{Operator, OperatorSpec};
-use palisade_engine::request::{Header, Request};
 use palisade_engine::transform::Transform;
-use palisade_engine::{Phase, Transaction};
 use palisade_rules::{builtin_dir, compile_native, compile_seclang};
-
-/// One request through both phases, as the filter drives the engine.
-fn inspect(settings: &Settings, r: &MixRequest) -> bool {
-    let headers = r
-        .headers
-        .iter()
-        .map(|(n, v)| Header::new(n.as_bytes(), v.as_bytes()))
-        .collect();
-    let mut req = Request::new(r.method, r.path.as_bytes(), &b"HTTP/1.1"[..], headers);
-    let mut tx = Transaction::new();
-    let (engine, policy) = (&settings.engine, &settings.policy);
-    if !engine.evaluate(Phase::Headers, &req, policy, &mut tx) {
-        if !r.body.is_empty() {
-            req.attach_body(r.body.clone(), false, &settings.body.limits);
-        }
-        engine.evaluate(Phase::Body, &req, policy, &mut tx);
-    }
-    engine.verdict(policy, &tx).is_blocked()
-}
 
 fn builtin_artifact() -> Vec<u8> {
     match compile_native(&[builtin_dir()], "built-in") {

@@ -1,10 +1,35 @@
 //! Request mixes shared by the criterion benchmarks (`benches/engine.rs`,
-//! the engine alone) and the Envoy load runner (`src/bin/palisade-bench.rs`),
-//! so both measure the same traffic.
+//! the engine alone), the engine loop (`src/bin/palisade-engine-loop.rs`,
+//! the engine alone, native or in V8) and the Envoy load runner
+//! (`src/bin/palisade-bench.rs`), so all measure the same traffic.
 
 pub mod wire;
 
 use std::path::{Path, PathBuf};
+
+use palisade_engine::config::Settings;
+use palisade_engine::request::{Header, Request};
+use palisade_engine::{Phase, Transaction};
+
+/// One request through both phases, as the filter drives the engine;
+/// true when it is blocked.
+pub fn inspect(settings: &Settings, r: &MixRequest) -> bool {
+    let headers = r
+        .headers
+        .iter()
+        .map(|(n, v)| Header::new(n.as_bytes(), v.as_bytes()))
+        .collect();
+    let mut req = Request::new(r.method, r.path.as_bytes(), &b"HTTP/1.1"[..], headers);
+    let mut tx = Transaction::new();
+    let (engine, policy) = (&settings.engine, &settings.policy);
+    if !engine.evaluate(Phase::Headers, &req, policy, &mut tx) {
+        if !r.body.is_empty() {
+            req.attach_body(r.body.clone(), false, &settings.body.limits);
+        }
+        engine.evaluate(Phase::Body, &req, policy, &mut tx);
+    }
+    engine.verdict(policy, &tx).is_blocked()
+}
 
 /// One request of a mix, as sent on the wire.
 #[derive(Clone, Debug)]
