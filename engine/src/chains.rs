@@ -167,8 +167,7 @@ pub(crate) struct Chains {
     slots: Vec<Vec<Slot>>,
     /// By chain id: the prefilter's answers for every instance, merged
     /// (see [`ChainTree::may_match_any`]). Empty until the first is: most
-    /// collections are never asked (in V8, allocating it for each cost the
-    /// built-in GET about 3%).
+    /// collections a request expands are never asked.
     summaries: Vec<Option<Seen>>,
 }
 
