@@ -228,9 +228,10 @@ impl Seen {
 
 /// One chain's scanner, looked up once per condition and target rather
 /// than per value. It takes its regex set's per-thread scratch on the first
-/// scan and keeps it until dropped: taking it from the pool for every value
-/// and giving it back cost about a third as much as the scan of a short
-/// value itself.
+/// scan and keeps it until dropped, rather than taking it from the pool
+/// and giving it back for every value (with the collections indexed, the
+/// built-in JSON mix ran 3.1% fewer instructions; in time, natively and in
+/// V8, less than the runs resolve).
 pub(crate) struct Scanner<'p> {
     group: Option<&'p Group>,
     words: usize,
