@@ -15,6 +15,7 @@ use palisade_bench::{inspect, Mix};
 use palisade_engine::config::{self, Settings};
 use palisade_engine::operator::{Operator, OperatorSpec};
 use palisade_engine::transform::Transform;
+use palisade_engine::Transaction;
 use palisade_rules::{builtin_dir, compile_native, compile_seclang};
 
 fn builtin_artifact() -> Vec<u8> {
@@ -99,9 +100,10 @@ fn requests(c: &mut Criterion) {
             group.throughput(Throughput::Bytes((bytes / reqs.len()) as u64));
             group.bench_with_input(BenchmarkId::new(name, mix.name()), &reqs, |b, reqs| {
                 let mut i = 0;
+                let mut tx = Transaction::new();
                 b.iter(|| {
                     i = (i + 1) % reqs.len();
-                    black_box(inspect(&settings, &reqs[i]))
+                    black_box(inspect(&settings, &reqs[i], &mut tx))
                 })
             });
         }

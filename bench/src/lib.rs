@@ -11,24 +11,25 @@ use palisade_engine::config::Settings;
 use palisade_engine::request::{Header, Request};
 use palisade_engine::{Phase, Transaction};
 
-/// One request through both phases, as the filter drives the engine;
+/// One request through both phases, as the filter drives the engine, on
+/// a transaction reused from request to request as the filter pools them;
 /// true when it is blocked.
-pub fn inspect(settings: &Settings, r: &MixRequest) -> bool {
+pub fn inspect(settings: &Settings, r: &MixRequest, tx: &mut Transaction) -> bool {
     let headers = r
         .headers
         .iter()
         .map(|(n, v)| Header::new(n.as_bytes(), v.as_bytes()))
         .collect();
     let mut req = Request::new(r.method, r.path.as_bytes(), &b"HTTP/1.1"[..], headers);
-    let mut tx = Transaction::new();
+    tx.reset();
     let (engine, policy) = (&settings.engine, &settings.policy);
-    if !engine.evaluate(Phase::Headers, &req, policy, &mut tx) {
+    if !engine.evaluate(Phase::Headers, &req, policy, tx) {
         if !r.body.is_empty() {
             req.attach_body(r.body.clone(), false, &settings.body.limits);
         }
-        engine.evaluate(Phase::Body, &req, policy, &mut tx);
+        engine.evaluate(Phase::Body, &req, policy, tx);
     }
-    engine.verdict(policy, &tx).is_blocked()
+    engine.verdict(policy, tx).is_blocked()
 }
 
 /// One request of a mix, as sent on the wire.

@@ -323,6 +323,22 @@ impl Transaction {
         Transaction::default()
     }
 
+    /// Makes the transaction ready for another request to the same engine,
+    /// as if new, but keeping (bounded) storage for transformed values:
+    /// the filter pools transactions so a request does not allocate again
+    /// what the previous one did.
+    pub fn reset(&mut self) {
+        let mut transformed = std::mem::take(&mut self.transformed);
+        transformed.recycle();
+        let mut scores = std::mem::take(&mut self.scores);
+        scores.clear();
+        *self = Transaction {
+            transformed,
+            scores,
+            ..Transaction::default()
+        };
+    }
+
     /// Total inbound anomaly score so far, as the engine keeps it (native
     /// rules); see [`Verdict::score`] for the reported figure.
     pub fn score(&self) -> u32 {
@@ -533,12 +549,11 @@ impl Engine {
             .filter(|e| e.applies_to_request(req))
             .collect();
         if phase == Phase::Body {
-            tx.transformed.retain(|c| !c.needs_body());
+            tx.transformed.forget(Collection::needs_body);
         }
         if phase == Phase::ResponseBody {
             // RESPONSE_BODY is only known now.
-            tx.transformed
-                .retain(|c| c != crate::variable::Collection::ResponseBody);
+            tx.transformed.forget(|c| c == Collection::ResponseBody);
         }
         let mut scope = PhaseScope {
             req,

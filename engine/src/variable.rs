@@ -113,10 +113,11 @@ impl<T> ByCollection<T> {
         value
     }
 
-    /// Drops the values of the collections for which `keep` is false.
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(Collection) -> bool) {
+    /// Drops the values for which `keep` is false; `keep` may change the
+    /// others.
+    pub(crate) fn retain_mut(&mut self, mut keep: impl FnMut(Collection, &mut T) -> bool) {
         for slot in &mut self.slots {
-            if slot.as_ref().is_some_and(|(c, _)| !keep(*c)) {
+            if slot.as_mut().is_some_and(|(c, value)| !keep(*c, value)) {
                 *slot = None;
             }
         }

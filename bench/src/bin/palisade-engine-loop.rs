@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use palisade_bench::{inspect, Mix};
-use palisade_engine::config;
+use palisade_engine::{config, Transaction};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -57,9 +57,10 @@ fn main() -> ExitCode {
     };
     let requests = args.mix.requests();
     let mut next = 0;
+    let mut tx = Transaction::new();
     let mut run = |n: u32| {
         for _ in 0..n {
-            std::hint::black_box(inspect(&settings, &requests[next]));
+            std::hint::black_box(inspect(&settings, &requests[next], &mut tx));
             next = (next + 1) % requests.len();
         }
     };

@@ -129,19 +129,23 @@ pub struct Explanation {
 /// phase unless already decided) and explains the verdict; `rule` adds a
 /// trace of that rule.
 pub fn explain(settings: &Settings, http: &HttpRequest, rule: Option<RuleId>) -> Explanation {
-    explain_exchange(settings, http, None, rule)
+    explain_exchange(settings, http, None, rule, &mut Transaction::new())
 }
 
 /// [`explain`] with the upstream's response: when the request was not
 /// blocked, the response phases run on it as the filter runs them (headers
 /// phase; the body, cut to `response_body.limit_bytes`, only when its media
 /// type is listed in `response_body.mime_types`). go-ftw's response tests
-/// (albedo's `/reflect`) come through here.
+/// (albedo's `/reflect`) come through here. `tx` is reset first: a run of
+/// many exchanges reuses one, as the filter reuses pooled transactions, so
+/// a test run also shows that nothing leaks from one request into the
+/// next.
 pub fn explain_exchange(
     settings: &Settings,
     http: &HttpRequest,
     response: Option<ResponseData>,
     rule: Option<RuleId>,
+    tx: &mut Transaction,
 ) -> Explanation {
     let engine = &settings.engine;
     let mut notes = Vec::new();
@@ -153,8 +157,8 @@ pub fn explain_exchange(
     if !policy.name.is_empty() {
         notes.push(format!("policy: {} (a `policies` entry)", policy.name));
     }
-    let mut tx = Transaction::new();
-    let decided = engine.evaluate(Phase::Headers, &req, policy, &mut tx);
+    tx.reset();
+    let decided = engine.evaluate(Phase::Headers, &req, policy, tx);
     let mut body_phase = false;
     if decided {
         notes.push("decided in the headers phase: body-phase rules did not run".to_string());
@@ -189,17 +193,17 @@ pub fn explain_exchange(
             }
             None => {}
         }
-        engine.evaluate(Phase::Body, &req, policy, &mut tx);
+        engine.evaluate(Phase::Body, &req, policy, tx);
     }
     if let Some(response) = response {
-        run_response(settings, policy, &mut req, response, &mut tx, &mut notes);
+        run_response(settings, policy, &mut req, response, tx, &mut notes);
         // The logging phase (SecLang phase 5, e.g. CRS's 980170 score
         // report) runs once the exchange is over, as in the filter's on_log.
         if engine.runs_phase(policy, Phase::Logging) {
-            engine.evaluate(Phase::Logging, &req, policy, &mut tx);
+            engine.evaluate(Phase::Logging, &req, policy, tx);
         }
     }
-    let verdict = engine.verdict(policy, &tx);
+    let verdict = engine.verdict(policy, tx);
     let mut total = 0u32;
     let matches = verdict
         .matches

@@ -20,6 +20,7 @@ use std::path::PathBuf;
 
 use palisade_engine::config::Settings;
 use palisade_engine::request::{Header, ResponseData};
+use palisade_engine::Transaction;
 
 pub use format::{load_all, LoadedFile};
 
@@ -82,6 +83,9 @@ impl std::fmt::Display for TestResult {
 /// ruleset and policy in `settings`.
 pub fn run(settings: &Settings, files: &[LoadedFile], filter: Option<&str>) -> Vec<TestResult> {
     let mut results = Vec::new();
+    // One transaction for the whole run, as the filter pools them: a test
+    // that passes alone but fails after another shows a leak.
+    let mut tx = Transaction::new();
     for file in files {
         for (n, test) in file.file.tests.iter().enumerate() {
             let test_id = test
@@ -103,7 +107,7 @@ pub fn run(settings: &Settings, files: &[LoadedFile], filter: Option<&str>) -> V
                 result.why = Some("no stages".to_string());
             }
             for (i, stage) in test.stages.iter().enumerate() {
-                let (outcome, why, diff) = judge(settings, stage);
+                let (outcome, why, diff) = judge(settings, stage, &mut tx);
                 if outcome != Outcome::Pass {
                     result.outcome = outcome;
                     result.why = why.map(|w| {
@@ -124,7 +128,11 @@ pub fn run(settings: &Settings, files: &[LoadedFile], filter: Option<&str>) -> V
     results
 }
 
-fn judge(settings: &Settings, stage: &format::Stage) -> (Outcome, Option<String>, Option<IdDiff>) {
+fn judge(
+    settings: &Settings,
+    stage: &format::Stage,
+    tx: &mut Transaction,
+) -> (Outcome, Option<String>, Option<IdDiff>) {
     let out = &stage.output;
     let (expected, forbidden) = (out.expected_ids(), out.forbidden_ids());
     let wants_error = out.expect_error == Some(true);
@@ -176,7 +184,7 @@ fn judge(settings: &Settings, stage: &format::Stage) -> (Outcome, Option<String>
         body: reflected.body,
     };
     let verdict =
-        crate::explain::explain_exchange(settings, &request, Some(response), None).verdict;
+        crate::explain::explain_exchange(settings, &request, Some(response), None, tx).verdict;
     let mut matched: Vec<u32> = verdict.matches.iter().map(|m| m.rule_id.0).collect();
     matched.sort_unstable();
     matched.dedup();
