@@ -291,6 +291,36 @@ mod tests {
     use super::*;
     use crate::transform::Transform::*;
 
+    /// A recycled cache answers as a new one (nothing transformed, no
+    /// summary), keeps the storage of small collections and drops a
+    /// collection too large to keep.
+    #[test]
+    fn recycled_caches_are_empty_and_bounded() {
+        let tree = ChainTree::new(vec![vec![UrlDecodeUni], vec![UrlDecodeUni, Lowercase]]);
+        let (chain, raw) = (ChainId(1), &b"A%41"[..]);
+        let mut cache = TransformCache::default();
+        for (collection, len) in [
+            (Collection::RequestHeaders, 8),
+            (Collection::Args, RETAINED_SLOTS + 1),
+        ] {
+            let chains = cache.get_or_insert_with(collection, || Chains::new(&tree));
+            slots(chains, chain, len);
+            tree.fill(chains, chain, 0, len, raw);
+            chains.summaries.resize(tree.len(), Some(Seen::Nothing));
+            assert!(chains.has_summary(chain));
+        }
+        cache.recycle();
+        let mut kept = Vec::new();
+        cache.retain_mut(|c, chains| {
+            assert!(chains.slots.iter().all(Vec::is_empty), "{c:?} kept values");
+            assert!(!chains.has_summary(chain), "{c:?} kept a summary");
+            kept.push((c, chains.capacity()));
+            true
+        });
+        // Headers: both the chain and its `urlDecodeUni` prefix were filled.
+        assert_eq!(kept, vec![(Collection::RequestHeaders, 16)]);
+    }
+
     /// Every chain computed through its ancestors equals the chain applied
     /// step by step, whatever order the slots are filled in.
     #[test]

@@ -665,11 +665,18 @@ impl Engine {
 
     /// Convenience for tests and the CLI: both phases over a complete request.
     pub fn inspect(&self, req: &Request, policy: &Policy) -> Verdict {
-        let mut tx = Transaction::new();
-        if !self.evaluate(Phase::Headers, req, policy, &mut tx) {
-            self.evaluate(Phase::Body, req, policy, &mut tx);
+        self.inspect_with(req, policy, &mut Transaction::new())
+    }
+
+    /// [`Engine::inspect`] on `tx`, reset first: a test that runs many
+    /// requests through one transaction, as the filter's pool does, sees
+    /// any state one request leaves to the next.
+    pub fn inspect_with(&self, req: &Request, policy: &Policy, tx: &mut Transaction) -> Verdict {
+        tx.reset();
+        if !self.evaluate(Phase::Headers, req, policy, tx) {
+            self.evaluate(Phase::Body, req, policy, tx);
         }
-        self.verdict(policy, &tx)
+        self.verdict(policy, tx)
     }
 }
 

@@ -345,7 +345,7 @@ impl Collection {
                 value: Cow::Owned(v),
             }]
         };
-        let flag = |on: bool| owned(if on { b"1".to_vec() } else { b"0".to_vec() });
+        let flag = |on: bool| scalar(if on { b"1" } else { b"0" });
         match self {
             Collection::Args => {
                 let mut all = pairs(&req.query_args);

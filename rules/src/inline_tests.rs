@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use palisade_engine::body::BodyLimits;
 use palisade_engine::eval::PolicyConfig;
-use palisade_engine::RulesetSpec;
+use palisade_engine::{RulesetSpec, Transaction};
 
 use crate::native::CompiledFile;
 
@@ -177,6 +177,9 @@ pub fn run(files: &[CompiledFile], filter: Option<&str>) -> Report {
                 .iter()
                 .map(|t| (t, true))
                 .chain(tests.no_match.iter().map(|t| (t, false)));
+            // One transaction for the rule's cases, as the filter reuses
+            // pooled ones: a no-match case after a match shows a leak.
+            let mut tx = Transaction::new();
             for (case, want) in cases {
                 let req = match case.to_request(&limits) {
                     Ok(r) => r,
@@ -185,7 +188,7 @@ pub fn run(files: &[CompiledFile], filter: Option<&str>) -> Report {
                         continue;
                     }
                 };
-                let verdict = engine.inspect(&req, &policy);
+                let verdict = engine.inspect_with(&req, &policy, &mut tx);
                 let hit = verdict.matches.iter().find(|m| m.rule_id == rule.id);
                 if hit.is_some() == want {
                     report.passed += 1;
