@@ -20,7 +20,7 @@ use crate::prefilter::Prefilter;
 use crate::request::Request;
 use crate::rule::{Action, ChainId, Condition, Phase, Rule, RuleId};
 use crate::transform::{self, Transform};
-use crate::variable::{ByCollection, Collection, Instance, Selector, Target};
+use crate::variable::{ByCollection, Collection, Instance, Instances, Selector, Target};
 use crate::verdict::{
     is_secret_name, log_data, masked_excerpt, Decision, RuleMatch, Verdict, MASKED_DATA,
 };
@@ -817,15 +817,16 @@ impl MacroSource for Macros<'_> {
                 b"msg" => Some(Cow::Borrowed(self.rule.message.source().as_bytes())),
                 _ => None,
             },
+            // Values borrowed from the request stay borrowed.
             MacroVar::Request(collection, member) => collection
                 .instances(self.req)
-                .into_iter()
+                .iter()
                 .find(|i| {
                     member
                         .as_ref()
                         .is_none_or(|m| i.name.eq_ignore_ascii_case(m))
                 })
-                .map(|i| Cow::Owned(i.value.into_owned())),
+                .map(|i| i.value.clone()),
         }
     }
 }
@@ -834,7 +835,7 @@ impl TxState {
     /// Instances of a collection the transaction holds, narrowed to what
     /// `target` selects.
     /// Borrowed, not copied: CRS reads TX in about half its rules.
-    fn instances(&self, target: &Target) -> Vec<Instance<'_>> {
+    fn instances(&self, target: &Target) -> Instances<'_> {
         fn borrowed<'a>(name: &'a [u8], value: &'a [u8]) -> Instance<'a> {
             Instance {
                 name: Cow::Borrowed(name),
@@ -847,7 +848,7 @@ impl TxState {
                 Some(Selector::Name(n)) if target.exclusions.is_empty() => self
                     .vars
                     .get_key_value(n)
-                    .map(|(k, v)| vec![borrowed(k, v)])
+                    .map(|(k, v)| Instances::One(borrowed(k, v)))
                     .unwrap_or_default(),
                 // Variables are kept sorted by their lowercase names, so
                 // the ones a prefix picks are one range.
@@ -870,12 +871,12 @@ impl TxState {
             Collection::MatchedVar => self
                 .matched
                 .last()
-                .map(|h| vec![borrowed(b"", &h.value)])
+                .map(|h| Instances::One(borrowed(b"", &h.value)))
                 .unwrap_or_default(),
             Collection::MatchedVarName => self
                 .matched
                 .last()
-                .map(|h| vec![borrowed(b"", h.name.as_bytes())])
+                .map(|h| Instances::One(borrowed(b"", h.name.as_bytes())))
                 .unwrap_or_default(),
             Collection::MatchedVars => self
                 .matched
@@ -889,7 +890,7 @@ impl TxState {
                 .filter(|h| target.selects(h.name.as_bytes()))
                 .map(|h| borrowed(h.name.as_bytes(), h.name.as_bytes()))
                 .collect(),
-            _ => Vec::new(),
+            _ => Instances::default(),
         }
     }
 }
@@ -897,7 +898,7 @@ impl TxState {
 /// Expanded collections and transformed values for one phase of one request.
 struct PhaseScope<'r> {
     req: &'r Request,
-    tables: ByCollection<Vec<Instance<'r>>>,
+    tables: ByCollection<Instances<'r>>,
     transformed: TransformCache,
     chains: &'r ChainTree,
     prefilter: &'r Prefilter,

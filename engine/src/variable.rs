@@ -325,7 +325,7 @@ impl Collection {
     ///
     /// For keyed collections the instance name is the member's name (an
     /// argument, header or cookie name); for scalars it is empty.
-    pub fn instances<'r>(self, req: &'r Request) -> Vec<Instance<'r>> {
+    pub fn instances<'r>(self, req: &'r Request) -> Instances<'r> {
         let body = req.body.as_ref();
         let post_args = body.map(|b| b.args.as_slice()).unwrap_or(&[]);
         let pairs = |args: &'r [crate::request::Arg]| {
@@ -338,29 +338,29 @@ impl Collection {
                 .map(|a| Instance::borrowed(&a.name, &a.name))
                 .collect::<Vec<_>>()
         };
-        let scalar = |v: &'r [u8]| vec![Instance::borrowed(b"", v)];
+        let scalar = |v: &'r [u8]| Instances::One(Instance::borrowed(b"", v));
         let owned = |v: Vec<u8>| {
-            vec![Instance {
+            Instances::One(Instance {
                 name: Cow::Borrowed(&b""[..]),
                 value: Cow::Owned(v),
-            }]
+            })
         };
         let flag = |on: bool| scalar(if on { b"1" } else { b"0" });
         match self {
             Collection::Args => {
                 let mut all = pairs(&req.query_args);
                 all.extend(pairs(post_args));
-                all
+                all.into()
             }
-            Collection::ArgsGet => pairs(&req.query_args),
-            Collection::ArgsPost => pairs(post_args),
+            Collection::ArgsGet => pairs(&req.query_args).into(),
+            Collection::ArgsPost => pairs(post_args).into(),
             Collection::ArgsNames => {
                 let mut all = names(&req.query_args);
                 all.extend(names(post_args));
-                all
+                all.into()
             }
-            Collection::ArgsGetNames => names(&req.query_args),
-            Collection::ArgsPostNames => names(post_args),
+            Collection::ArgsGetNames => names(&req.query_args).into(),
+            Collection::ArgsPostNames => names(post_args).into(),
             Collection::ArgsCombinedSize => {
                 let size: usize = req
                     .query_args
@@ -380,8 +380,8 @@ impl Collection {
                 .iter()
                 .map(|h| Instance::borrowed(&h.name_lc, &h.name))
                 .collect(),
-            Collection::RequestCookies => pairs(&req.cookies),
-            Collection::RequestCookiesNames => names(&req.cookies),
+            Collection::RequestCookies => pairs(&req.cookies).into(),
+            Collection::RequestCookiesNames => names(&req.cookies).into(),
             Collection::RequestUri => {
                 if req.query_string.is_empty() && !req.uri_raw.contains(&b'?') {
                     scalar(&req.path_raw)
@@ -407,7 +407,7 @@ impl Collection {
                 Some(b) if matches!(b.processor, Processor::UrlEncoded | Processor::Raw) => {
                     scalar(&b.raw)
                 }
-                _ => Vec::new(),
+                _ => Instances::default(),
             },
             Collection::UrlInvalidEncoding => flag(req.uri_invalid_encoding),
             // Known from the Content-Type before the body arrives, as in
@@ -422,7 +422,7 @@ impl Collection {
             Collection::ReqbodyError => flag(body.is_some_and(|b| b.error.is_some())),
             Collection::ReqbodyErrorMsg => match body.and_then(|b| b.error.as_deref()) {
                 Some(msg) => scalar(msg.as_bytes()),
-                None => Vec::new(),
+                None => Instances::default(),
             },
             Collection::MultipartStrictError => {
                 flag(body.is_some_and(|b| b.flags.iter().any(|f| f.is_multipart_strict())))
@@ -466,11 +466,11 @@ impl Collection {
             Collection::UniqueId => scalar(&req.unique_id),
             Collection::ResponseStatus => match &req.response {
                 Some(r) => scalar(&r.status),
-                None => Vec::new(),
+                None => Instances::default(),
             },
             Collection::ResponseProtocol => match &req.response {
                 Some(r) => scalar(&r.protocol),
-                None => Vec::new(),
+                None => Instances::default(),
             },
             Collection::ResponseHeaders => req
                 .response
@@ -486,7 +486,7 @@ impl Collection {
                 .collect(),
             Collection::ResponseBody => match &req.response {
                 Some(r) => scalar(&r.body),
-                None => Vec::new(),
+                None => Instances::default(),
             },
             Collection::ResponseContentType => req
                 .response
@@ -508,7 +508,7 @@ impl Collection {
             | Collection::MatchedVar
             | Collection::MatchedVarName
             | Collection::MatchedVars
-            | Collection::MatchedVarsNames => Vec::new(),
+            | Collection::MatchedVarsNames => Instances::default(),
         }
     }
 }
@@ -516,6 +516,44 @@ impl Collection {
 /// Member names of XML instances: the XPath that selects them.
 const XML_TEXT: &[u8] = b"/*";
 const XML_ATTRS: &[u8] = b"//@*";
+
+/// A collection's values in one request. Most collections are one scalar,
+/// kept without a vector: a GET under the built-in rules allocated one per
+/// scalar collection read, per phase (dhat).
+#[derive(Clone, Debug)]
+pub enum Instances<'r> {
+    One(Instance<'r>),
+    Many(Vec<Instance<'r>>),
+}
+
+impl Default for Instances<'_> {
+    fn default() -> Self {
+        Instances::Many(Vec::new())
+    }
+}
+
+impl<'r> std::ops::Deref for Instances<'r> {
+    type Target = [Instance<'r>];
+
+    fn deref(&self) -> &[Instance<'r>] {
+        match self {
+            Instances::One(one) => std::slice::from_ref(one),
+            Instances::Many(many) => many,
+        }
+    }
+}
+
+impl<'r> From<Vec<Instance<'r>>> for Instances<'r> {
+    fn from(many: Vec<Instance<'r>>) -> Self {
+        Instances::Many(many)
+    }
+}
+
+impl<'r> FromIterator<Instance<'r>> for Instances<'r> {
+    fn from_iter<I: IntoIterator<Item = Instance<'r>>>(iter: I) -> Self {
+        Instances::Many(iter.into_iter().collect())
+    }
+}
 
 /// One value of a collection: an argument, a header, a scalar.
 #[derive(Clone, Debug)]
