@@ -332,10 +332,8 @@ const CONTEXTS: [Context; 3] = [Context::AsIs, Context::Single, Context::Double]
 
 pub fn detect(v: &[u8]) -> Option<OpMatch> {
     let v = v.get(..MAX_SCAN).unwrap_or(v);
-    // One token buffer for the three readings, sized for a typical header
-    // at once: grown from empty it was reallocated four or five times per
-    // value, a sixth of a built-in GET's allocations (dhat).
-    let mut toks = Vec::with_capacity(32);
+    // One token buffer for the three readings, not one each.
+    let mut toks = Vec::new();
     CONTEXTS.iter().find_map(|&ctx| run(v, ctx, &mut toks))
 }
 
