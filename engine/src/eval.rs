@@ -5,8 +5,7 @@
 //! chain) pair is transformed once, however many rules read it.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
-use std::ops::Bound;
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -270,7 +269,18 @@ impl Default for PolicyConfig {
 }
 
 /// Transaction variables (the TX collection): lowercase name → value.
-type TxVars = BTreeMap<Vec<u8>, Vec<u8>>;
+/// Hashed, not sorted: CRS reads a variable by name in 260 rules and
+/// names share prefixes (`inbound_anomaly_score_pl1`..`pl4`), which a
+/// B-tree compared byte by byte at every level, while only five of its
+/// rules iterate TX (selected by regex), and those sort what they pick.
+/// std's SipHash, not the engine's fast hasher: names can come from the
+/// request (CRS 920450 names one after each header).
+type TxVars = HashMap<Vec<u8>, Vec<u8>>;
+
+/// Variables a reset transaction keeps room for: CRS sets about 150 per
+/// request; a request that made thousands (one per header or part) does not
+/// leave them allocated in a pooled transaction.
+const RETAINED_VARS: usize = 512;
 
 /// One value a condition matched.
 #[derive(Clone, Debug)]
@@ -332,9 +342,18 @@ impl Transaction {
         transformed.recycle();
         let mut scores = std::mem::take(&mut self.scores);
         scores.clear();
+        let mut vars = std::mem::take(&mut self.state.vars);
+        if vars.capacity() > RETAINED_VARS {
+            vars = TxVars::default();
+        }
+        vars.clear();
         *self = Transaction {
             transformed,
             scores,
+            state: TxState {
+                vars,
+                ..TxState::default()
+            },
             ..Transaction::default()
         };
     }
@@ -850,23 +869,24 @@ impl TxState {
                     .get_key_value(n)
                     .map(|(k, v)| Instances::One(borrowed(k, v)))
                     .unwrap_or_default(),
-                // Variables are kept sorted by their lowercase names, so
-                // the ones a prefix picks are one range.
-                _ => match target.selector.as_ref().and_then(Selector::literal_prefix) {
-                    Some(prefix) => self
-                        .vars
-                        .range::<[u8], _>((Bound::Included(prefix), Bound::Unbounded))
-                        .take_while(|(k, _)| k.starts_with(prefix))
-                        .filter(|(k, _)| target.selects(k))
-                        .map(|(k, v)| borrowed(k, v))
-                        .collect(),
-                    None => self
+                // In name order, as rules see TX. A selector's plain
+                // literal prefix (`/^header_name_920450_/`) rules most
+                // names out before its regex runs.
+                _ => {
+                    let prefix = target
+                        .selector
+                        .as_ref()
+                        .and_then(Selector::literal_prefix)
+                        .unwrap_or_default();
+                    let mut picked: Vec<Instance<'_>> = self
                         .vars
                         .iter()
-                        .filter(|(k, _)| target.selects(k))
+                        .filter(|(k, _)| k.starts_with(prefix) && target.selects(k))
                         .map(|(k, v)| borrowed(k, v))
-                        .collect(),
-                },
+                        .collect();
+                    picked.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+                    picked.into()
+                }
             },
             Collection::MatchedVar => self
                 .matched

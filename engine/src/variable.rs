@@ -614,8 +614,8 @@ impl Selector {
 
     /// The lowercase literal every name this selector picks starts with,
     /// if it has one: rules pick TX variables by prefix
-    /// (`TX:/^header_name_920450_/`), which a sorted table finds by range
-    /// instead of testing every variable.
+    /// (`TX:/^header_name_920450_/`), and a name without it is ruled out
+    /// by comparing a few bytes instead of running the regex.
     pub fn literal_prefix(&self) -> Option<&[u8]> {
         match self {
             Selector::Regex { prefix, .. } => prefix.as_deref(),
