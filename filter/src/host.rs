@@ -158,9 +158,9 @@ struct Shared {
 }
 
 /// Pooled transactions per VM: as many as streams usually overlap on one
-/// worker. Each holds at most 192 KB of cache slots (`Transaction::reset`),
-/// so at most 3 MB in all; streams beyond this many allocate their own,
-/// which are then dropped.
+/// worker. Each holds at most 96 KB of cache slots and room for 512 TX
+/// variables (`Transaction::reset`), so about 2 MB in all at most; streams
+/// beyond this many allocate their own, which are then dropped.
 const POOLED_TRANSACTIONS: usize = 16;
 
 #[derive(Default)]
