@@ -48,6 +48,11 @@ struct Args {
     /// The test upstream binary.
     #[arg(long)]
     upstream: Option<PathBuf>,
+    /// The Palisade module to load, instead of the one bench/run.sh builds
+    /// (target/wasm32-wasip1/release/palisade.wasm): bench/ab.sh runs two
+    /// builds against each other this way.
+    #[arg(long)]
+    module: Option<PathBuf>,
     /// Where to write latest.md / latest.json.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -186,6 +191,10 @@ fn run(args: Args) -> Result<(), String> {
         .clone()
         .unwrap_or_else(|| root.join("bench/results"));
     let wasm_dir = root.join("target/wasm32-wasip1/release");
+    let palisade = args
+        .module
+        .clone()
+        .unwrap_or_else(|| wasm_dir.join("palisade.wasm"));
 
     let mut report = Report {
         duration_s: args.duration,
@@ -196,18 +205,14 @@ fn run(args: Args) -> Result<(), String> {
     };
     for &config in &configs {
         let (template, wasm) = match config {
-            Config::Baseline => (
-                root.join("bench/envoy/baseline.yaml"),
-                wasm_dir.join("palisade.wasm"),
-            ),
+            Config::Baseline => (root.join("bench/envoy/baseline.yaml"), palisade.clone()),
             Config::NullWasm => (
                 root.join("envoy-config/gateway.yaml"),
                 wasm_dir.join("palisade_null.wasm"),
             ),
-            Config::Builtin | Config::BuiltinOff | Config::CrsPl1 | Config::CrsPl4 => (
-                root.join("envoy-config/gateway.yaml"),
-                wasm_dir.join("palisade.wasm"),
-            ),
+            Config::Builtin | Config::BuiltinOff | Config::CrsPl1 | Config::CrsPl4 => {
+                (root.join("envoy-config/gateway.yaml"), palisade.clone())
+            }
         };
         if !wasm.exists() {
             return Err(format!(
