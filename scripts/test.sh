@@ -24,5 +24,10 @@ if [ -d "$CRS/rules" ]; then
     bench/v8.sh --crs "$CRS" --config '{"paranoia_level": 4}' --mix attacks --requests 20 --rounds 1
 fi
 
+# The module-against-module runner works end to end (same module twice,
+# one mix, one second per load: about half a minute; figures not judged).
+bench/ab.sh target/wasm32-wasip1/release/palisade.wasm target/wasm32-wasip1/release/palisade.wasm \
+    --duration 1 --mix get --config builtin
+
 # The same end-to-end tests on the oldest Envoy we claim (about a minute).
 scripts/envoy-compat.sh
