@@ -215,10 +215,15 @@ fn run(args: Args) -> Result<(), String> {
             }
         };
         if !wasm.exists() {
-            return Err(format!(
-                "{} missing: run bench/run.sh (it builds it)",
-                wasm.display()
-            ));
+            return Err(match &args.module {
+                Some(module) if *module == wasm => {
+                    format!("--module {}: no such file", wasm.display())
+                }
+                _ => format!(
+                    "{} missing: run bench/run.sh (it builds it)",
+                    wasm.display()
+                ),
+            });
         }
         // The large mixes need a body limit above 64 KB.
         let mut policy = serde_json::json!({"request_body": {"limit_bytes": 1_048_576}});
