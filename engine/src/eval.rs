@@ -5,7 +5,7 @@
 //! chain) pair is transformed once, however many rules read it.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::io::Write as _;
 
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +19,7 @@ use crate::prefilter::Prefilter;
 use crate::request::Request;
 use crate::rule::{Action, ChainId, Condition, Phase, Rule, RuleId};
 use crate::transform::{self, Transform};
+use crate::tx_vars::TxVars;
 use crate::variable::{ByCollection, Collection, Instance, Instances, Selector, Target};
 use crate::verdict::{
     is_secret_name, log_data, masked_excerpt, Decision, RuleMatch, Verdict, MASKED_DATA,
@@ -268,22 +269,18 @@ impl Default for PolicyConfig {
     }
 }
 
-/// Transaction variables (the TX collection): lowercase name → value.
-/// Hashed, not sorted: CRS reads a variable by name in 260 rules and
-/// names share prefixes (`inbound_anomaly_score_pl1`..`pl4`), which a
-/// B-tree compared byte by byte at every level, while only five of its
-/// rules iterate TX (selected by regex), and those sort what they pick.
-/// std's SipHash, not the engine's fast hasher: names can come from the
-/// request (CRS 920450 names one after each header).
-type TxVars = HashMap<Vec<u8>, Vec<u8>>;
+/// Hits whose storage a reset transaction keeps: most conditions match
+/// one value; a `MATCHED_VARS` chain over every argument may match
+/// thousands, and those are not kept.
+const RETAINED_HITS: usize = 16;
 
-/// Variables a reset transaction keeps room for: CRS sets about 150 per
-/// request; a request that made thousands (one per header or part) does not
-/// leave them allocated in a pooled transaction.
-const RETAINED_VARS: usize = 512;
+/// A kept buffer (a hit's value, a `setvar` being expanded) larger than
+/// this is dropped at reset: a pooled transaction should not hold a copy of
+/// a large body.
+const RETAINED_BUFFER_BYTES: usize = 1024;
 
 /// One value a condition matched.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 struct Hit {
     /// How the verdict names it: `ARGS:id`, `TX:score`.
     name: String,
@@ -296,12 +293,75 @@ struct Hit {
     dynamic: bool,
 }
 
+/// The values one condition matched, in storage kept from condition to
+/// condition and request to request: a CRS GET matches about 140
+/// conditions (TX checks, mostly), and a new name, key and value for
+/// each, with the vector holding them, were more than half of its
+/// allocations (callgrind).
+#[derive(Clone, Debug, Default)]
+struct Hits {
+    /// The hits in use, then storage left by earlier conditions.
+    items: Vec<Hit>,
+    len: usize,
+}
+
+impl Hits {
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// Emptied storage for one more hit.
+    fn next(&mut self) -> &mut Hit {
+        if self.len == self.items.len() {
+            self.items.push(Hit::default());
+        }
+        let hit = &mut self.items[self.len];
+        self.len += 1;
+        hit.name.clear();
+        hit.key.clear();
+        hit.value.clear();
+        hit.span = None;
+        hit.dynamic = false;
+        hit
+    }
+
+    /// Shows only the first `len` hits: a condition's actions run once
+    /// per hit, each seeing MATCHED_VARS up to its own.
+    fn show(&mut self, len: usize) {
+        self.len = len.min(self.items.len());
+    }
+
+    /// Empty, keeping bounded storage for the next request.
+    fn recycle(&mut self) {
+        self.len = 0;
+        self.items.truncate(RETAINED_HITS);
+        for hit in &mut self.items {
+            for buffer in [&mut hit.key, &mut hit.value] {
+                if buffer.capacity() > RETAINED_BUFFER_BYTES {
+                    *buffer = Vec::new();
+                }
+            }
+            if hit.name.capacity() > RETAINED_BUFFER_BYTES {
+                hit.name = String::new();
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for Hits {
+    type Target = [Hit];
+
+    fn deref(&self) -> &[Hit] {
+        &self.items[..self.len]
+    }
+}
+
 /// Variables rules set and read while a request is inspected.
 #[derive(Clone, Debug, Default)]
 struct TxState {
     vars: TxVars,
     /// What the last matching condition matched (MATCHED_VAR, MATCHED_VARS).
-    matched: Vec<Hit>,
+    matched: Hits,
 }
 
 /// Per-request state carried from phase to phase.
@@ -326,6 +386,11 @@ pub struct Transaction {
     body_processor: Option<Processor>,
     /// `ctl:forceRequestBodyVariable=On`.
     force_body_parsing: bool,
+    /// Where the condition being tested puts its hits; swapped with
+    /// `state.matched` when it matches.
+    hits: Hits,
+    /// A `setvar`'s name and value, expanded (see [`apply_effect`]).
+    setvar_buffers: [Vec<u8>; 2],
 }
 
 impl Transaction {
@@ -343,17 +408,23 @@ impl Transaction {
         let mut scores = std::mem::take(&mut self.scores);
         scores.clear();
         let mut vars = std::mem::take(&mut self.state.vars);
-        if vars.capacity() > RETAINED_VARS {
-            vars = TxVars::default();
-        }
         vars.clear();
+        let mut matched = std::mem::take(&mut self.state.matched);
+        matched.recycle();
+        let mut hits = std::mem::take(&mut self.hits);
+        hits.recycle();
+        let mut setvar_buffers = std::mem::take(&mut self.setvar_buffers);
+        for buffer in &mut setvar_buffers {
+            if buffer.capacity() > RETAINED_BUFFER_BYTES {
+                *buffer = Vec::new();
+            }
+        }
         *self = Transaction {
             transformed,
             scores,
-            state: TxState {
-                vars,
-                ..TxState::default()
-            },
+            state: TxState { vars, matched },
+            hits,
+            setvar_buffers,
             ..Transaction::default()
         };
     }
@@ -370,7 +441,7 @@ impl Transaction {
 
     /// A transaction variable (`TX:name`, name in lowercase).
     pub fn var(&self, name: &[u8]) -> Option<&[u8]> {
-        self.state.vars.get(name).map(Vec::as_slice)
+        self.state.vars.get(name)
     }
 
     /// The body parser rules chose for this request, if any: one forced
@@ -556,7 +627,7 @@ impl Engine {
         if !tx.seeded {
             tx.seeded = true;
             for (name, value) in &policy.tx_seed {
-                tx.state.vars.insert(name.clone(), value.clone());
+                tx.state.vars.set(name, value);
             }
         }
         if tx.scores.len() < self.categories.len() {
@@ -727,9 +798,9 @@ impl Engine {
             if excl.iter().any(|e| e.targets.is_empty()) {
                 return None;
             }
-            let hits = scope.match_condition(rule, condition, &excl, &tx.state);
+            scope.match_condition(rule, condition, &excl, &tx.state, &mut tx.hits);
             drop(excl);
-            let first = hits.first()?;
+            let first = tx.hits.first()?;
             // Report the first request value that matched; a condition on
             // TX or MATCHED_VAR only says why a chain went on.
             if rule.log
@@ -739,19 +810,21 @@ impl Engine {
             {
                 reported = Some(first.clone());
             }
+            // The last matched is now this condition's; the storage of the
+            // one before takes the next condition's hits.
+            std::mem::swap(&mut tx.state.matched, &mut tx.hits);
             if condition.effects.is_empty() && !condition.capture {
-                tx.state.matched = hits;
                 continue;
             }
             // Actions run once per matched value, each seeing that value as
             // MATCHED_VAR and its groups as TX:0..TX:9 (ModSecurity; CRS
             // 922150 collects every part's Content-Type this way).
-            tx.state.matched = Vec::with_capacity(hits.len());
-            for hit in hits {
+            let count = tx.state.matched.len();
+            for shown in 1..=count {
+                tx.state.matched.show(shown);
                 if condition.capture {
-                    set_captures(condition, &hit, &mut tx.state.vars);
+                    set_captures(condition, &tx.state.matched[shown - 1], &mut tx.state.vars);
                 }
-                tx.state.matched.push(hit);
                 for effect in &condition.effects {
                     apply_effect(effect, req, rule, tx);
                 }
@@ -765,32 +838,41 @@ impl Engine {
 fn apply_effect(effect: &Effect, req: &Request, rule: &Rule, tx: &mut Transaction) {
     match effect {
         Effect::SetVar { name, op, value } => {
+            // Expanded into the transaction's buffers before the write: a
+            // macro may read TX itself (`%{tx.critical_anomaly_score}`),
+            // which the write cannot borrow, and a fresh copy of each was
+            // two allocations per `setvar` (CRS runs about 70 per GET).
+            let [mut name_buf, mut value_buf] = std::mem::take(&mut tx.setvar_buffers);
             let macros = Macros {
                 req,
                 state: &tx.state,
                 rule,
             };
-            let name = name.expand(&macros).to_ascii_lowercase();
-            let value = value.expand(&macros).into_owned();
+            name_buf.clear();
+            name_buf.extend(name.expand(&macros).iter().map(u8::to_ascii_lowercase));
+            value_buf.clear();
+            if *op != SetOp::Delete {
+                value_buf.extend_from_slice(&value.expand(&macros));
+            }
             let vars = &mut tx.state.vars;
             match op {
-                SetOp::Set => {
-                    vars.insert(name, value);
-                }
-                SetOp::Delete => {
-                    vars.remove(&name);
-                }
+                SetOp::Set => vars.set(&name_buf, &value_buf),
+                SetOp::Delete => vars.remove(&name_buf),
                 SetOp::Add | SetOp::Sub => {
-                    let current = vars.get(&name).map_or(0, |v| parse_int(v));
-                    let delta = parse_int(&value);
+                    let current = vars.get(&name_buf).map_or(0, parse_int);
+                    let delta = parse_int(&value_buf);
                     let next = if *op == SetOp::Add {
                         current.saturating_add(delta)
                     } else {
                         current.saturating_sub(delta)
                     };
-                    vars.insert(name, next.to_string().into_bytes());
+                    vars.set_with(&name_buf, |v| {
+                        // Writing to a Vec cannot fail.
+                        let _ = write!(v, "{next}");
+                    });
                 }
             }
+            tx.setvar_buffers = [name_buf, value_buf];
         }
         Effect::Ctl(Ctl::Exclude(e)) => tx.ctl_exclusions.push(e.clone()),
         Effect::Ctl(Ctl::RuleEngine(setting)) => match setting {
@@ -815,11 +897,7 @@ struct Macros<'a> {
 impl MacroSource for Macros<'_> {
     fn lookup(&self, var: &MacroVar) -> Option<Cow<'_, [u8]>> {
         match var {
-            MacroVar::Tx(name) => self
-                .state
-                .vars
-                .get(name)
-                .map(|v| Cow::Borrowed(v.as_slice())),
+            MacroVar::Tx(name) => self.state.vars.get(name).map(Cow::Borrowed),
             MacroVar::MatchedVar => self
                 .state
                 .matched
@@ -926,31 +1004,28 @@ struct PhaseScope<'r> {
 
 impl PhaseScope<'_> {
     /// Every value of the condition's targets that matches (only the first
-    /// unless the next condition reads MATCHED_VARS).
+    /// unless the next condition reads MATCHED_VARS), put in `hits`.
     fn match_condition(
         &mut self,
         rule: &Rule,
         condition: &Condition,
         excl: &[&Exclusion],
         state: &TxState,
-    ) -> Vec<Hit> {
+        hits: &mut Hits,
+    ) {
         let req = self.req;
         let macros = Macros { req, state, rule };
         let chains = self.chains;
         let chain = chains.steps(condition.chain);
-        let mut hits = Vec::new();
+        hits.clear();
         if condition.targets.is_empty() {
             // SecAction: the operator runs once, on nothing.
             if let Some(span) = test(&condition.operator, condition.negate, b"", &macros) {
-                hits.push(Hit {
-                    name: String::new(),
-                    key: Vec::new(),
-                    value: Vec::new(),
-                    span,
-                    dynamic: true,
-                });
+                let hit = hits.next();
+                hit.span = span;
+                hit.dynamic = true;
             }
-            return hits;
+            return;
         }
         for target in &condition.targets {
             let dynamic = target.collection.is_dynamic();
@@ -970,15 +1045,13 @@ impl PhaseScope<'_> {
                 let count = selected.count().to_string().into_bytes();
                 let value = transform::apply_chain(chain, &count);
                 if let Some(span) = test(&condition.operator, condition.negate, &value, &macros) {
-                    hits.push(Hit {
-                        name: target.describe(b""),
-                        key: Vec::new(),
-                        value: value.into_owned(),
-                        span,
-                        dynamic,
-                    });
+                    let hit = hits.next();
+                    target.describe_into(b"", &mut hit.name);
+                    hit.value.extend_from_slice(&value);
+                    hit.span = span;
+                    hit.dynamic = dynamic;
                     if !condition.collect_all {
-                        return hits;
+                        return;
                     }
                 }
                 continue;
@@ -1016,6 +1089,7 @@ impl PhaseScope<'_> {
             for (index, inst) in selected {
                 let found = if condition.multi_match {
                     multi_match(condition, chain, &inst.value, &macros)
+                        .map(|(value, span)| (Cow::Owned(value), span))
                 } else {
                     if let Some(by_chain) = cached.as_deref_mut() {
                         if !chain.is_empty()
@@ -1048,33 +1122,28 @@ impl PhaseScope<'_> {
                         continue;
                     }
                     test(&condition.operator, condition.negate, &value, &macros)
-                        .map(|span| (value.into_owned(), span))
+                        .map(|span| (value, span))
                 };
                 if let Some((value, span)) = found {
-                    let name = if target.collection == Collection::Tx {
-                        let mut name = String::with_capacity(3 + inst.name.len());
-                        name.push_str("TX:");
-                        name.push_str(&String::from_utf8_lossy(&inst.name));
-                        name
+                    let hit = hits.next();
+                    if target.collection == Collection::Tx {
+                        hit.name.push_str("TX:");
+                        hit.name.push_str(&String::from_utf8_lossy(&inst.name));
                     } else if dynamic && !inst.name.is_empty() {
-                        String::from_utf8_lossy(&inst.name).into_owned()
+                        hit.name.push_str(&String::from_utf8_lossy(&inst.name));
                     } else {
-                        target.describe(&inst.name)
-                    };
-                    hits.push(Hit {
-                        name,
-                        key: inst.name.to_vec(),
-                        value,
-                        span,
-                        dynamic,
-                    });
+                        target.describe_into(&inst.name, &mut hit.name);
+                    }
+                    hit.key.extend_from_slice(&inst.name);
+                    hit.value.extend_from_slice(&value);
+                    hit.span = span;
+                    hit.dynamic = dynamic;
                     if !condition.collect_all {
-                        return hits;
+                        return;
                     }
                 }
             }
         }
-        hits
     }
 }
 
@@ -1115,18 +1184,8 @@ fn set_captures(condition: &Condition, hit: &Hit, vars: &mut TxVars) {
         match groups.get(i).copied().flatten() {
             // Overwritten in place: CRS captures on every header name
             // (920450), so a new key and value per group added up.
-            Some((s, e)) => match vars.get_mut(*key) {
-                Some(value) => {
-                    value.clear();
-                    value.extend_from_slice(&hit.value[s..e]);
-                }
-                None => {
-                    vars.insert(key.to_vec(), hit.value[s..e].to_vec());
-                }
-            },
-            None => {
-                vars.remove(*key);
-            }
+            Some((s, e)) => vars.set(key, &hit.value[s..e]),
+            None => vars.remove(key),
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod request;
 pub mod rule;
 pub mod ruleset;
 pub mod transform;
+mod tx_vars;
 pub mod variable;
 pub mod verdict;
 

@@ -2,11 +2,16 @@
 //! native ruleset (`ruleset:`) or SecLang text (`seclang:`) and cases of (plugin configuration, request) → expected
 //! verdict. The configuration is parsed by the same `config::load` the filter
 //! uses, so policies are tested exactly as operators write them.
+//!
+//! The cases of a file with the same configuration run on one engine and
+//! one transaction, reset between them as the filter's pool resets it: a
+//! request that sees anything the one before left fails its case.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::collections::HashMap;
 use std::path::Path;
 
-use palisade_engine::config;
+use palisade_engine::{config, Transaction};
 use palisade_rules::native::compile_file;
 use palisade_rules::seclang;
 use palisade_rules::test_request::TestRequest;
@@ -69,6 +74,7 @@ fn evaluation_cases() {
         let file: File = serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap())
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let artifact = artifact(path, &file);
+        let mut engines = HashMap::new();
         for case in &file.cases {
             if filter
                 .as_ref()
@@ -76,11 +82,15 @@ fn evaluation_cases() {
             {
                 continue;
             }
-            let settings = config::load(case.config.as_bytes(), &artifact).unwrap_or_else(|e| {
-                panic!("{} :: {}: config refused: {e}", path.display(), case.name)
+            let (settings, tx) = engines.entry(case.config.as_str()).or_insert_with(|| {
+                let settings =
+                    config::load(case.config.as_bytes(), &artifact).unwrap_or_else(|e| {
+                        panic!("{} :: {}: config refused: {e}", path.display(), case.name)
+                    });
+                (settings, Transaction::new())
             });
             let req = case.request.to_request(&settings.body.limits).unwrap();
-            let v = settings.engine.inspect(&req, &settings.policy);
+            let v = settings.engine.inspect_with(&req, &settings.policy, tx);
             let mut problems = Vec::new();
             let decision = v.decision.name();
             if decision != case.expect.decision {
