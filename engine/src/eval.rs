@@ -849,10 +849,11 @@ fn apply_effect(effect: &Effect, req: &Request, rule: &Rule, tx: &mut Transactio
                 rule,
             };
             name_buf.clear();
-            name_buf.extend(name.expand(&macros).iter().map(u8::to_ascii_lowercase));
+            name.expand_into(&macros, &mut name_buf);
+            name_buf.make_ascii_lowercase();
             value_buf.clear();
             if *op != SetOp::Delete {
-                value_buf.extend_from_slice(&value.expand(&macros));
+                value.expand_into(&macros, &mut value_buf);
             }
             let vars = &mut tx.state.vars;
             match op {
@@ -1042,8 +1043,15 @@ impl PhaseScope<'_> {
                     && !excl.iter().any(|e| e.removes(target, &inst.name))
             });
             if target.count {
-                let count = selected.count().to_string().into_bytes();
-                let value = transform::apply_chain(chain, &count);
+                // Written on the stack: CRS counts (`&ARGS`, `&TX:...`) about
+                // 40 times per GET.
+                let mut digits = [0u8; 20];
+                let mut rest = &mut digits[..];
+                // A usize has at most 20 digits: the write cannot fail.
+                let _ = write!(rest, "{}", selected.count());
+                let unwritten = rest.len();
+                let written = digits.len() - unwritten;
+                let value = transform::apply_chain(chain, &digits[..written]);
                 if let Some(span) = test(&condition.operator, condition.negate, &value, &macros) {
                     let hit = hits.next();
                     target.describe_into(b"", &mut hit.name);
@@ -1089,7 +1097,6 @@ impl PhaseScope<'_> {
             for (index, inst) in selected {
                 let found = if condition.multi_match {
                     multi_match(condition, chain, &inst.value, &macros)
-                        .map(|(value, span)| (Cow::Owned(value), span))
                 } else {
                     if let Some(by_chain) = cached.as_deref_mut() {
                         if !chain.is_empty()
@@ -1148,23 +1155,26 @@ impl PhaseScope<'_> {
 }
 
 /// A matched value and the span the operator reported in it.
-type ValueMatch = (Vec<u8>, Option<(usize, usize)>);
+type ValueMatch<'v> = (Cow<'v, [u8]>, Option<(usize, usize)>);
 
 /// `multiMatch`: the operator runs on the value as received and again after
 /// every transform step that changed it.
-fn multi_match(
+fn multi_match<'v>(
     condition: &Condition,
     chain: &[Transform],
-    value: &[u8],
+    value: &'v [u8],
     macros: &Macros<'_>,
-) -> Option<ValueMatch> {
-    let mut current = value.to_vec();
+) -> Option<ValueMatch<'v>> {
+    // Borrowed until a step changes it: most values pass every test
+    // unchanged by most steps (CRS's multiMatch rules, about 60 values per
+    // GET, each copied first).
+    let mut current = Cow::Borrowed(value);
     if let Some(span) = test(&condition.operator, condition.negate, &current, macros) {
         return Some((current, span));
     }
     for step in chain {
         if let Cow::Owned(next) = step.apply(&current) {
-            current = next;
+            current = Cow::Owned(next);
             if let Some(span) = test(&condition.operator, condition.negate, &current, macros) {
                 return Some((current, span));
             }

@@ -106,17 +106,29 @@ impl Template {
             parts => parts,
         };
         let mut out = Vec::with_capacity(self.source.len());
-        for part in parts {
-            match part {
-                Part::Text(t) => out.extend_from_slice(t),
-                Part::Var(v) => {
-                    if let Some(value) = source.lookup(v) {
-                        out.extend_from_slice(&value);
-                    }
+        expand_parts(parts, source, &mut out);
+        Cow::Owned(out)
+    }
+
+    /// Expands every macro from `source`, appending to `out`: for a caller
+    /// that keeps a buffer (the engine's `setvar`, about 70 per CRS GET,
+    /// most of them `%{tx.a}`-with-text that [`Template::expand`] must
+    /// allocate for).
+    pub fn expand_into(&self, source: &dyn MacroSource, out: &mut Vec<u8>) {
+        expand_parts(&self.parts, source, out);
+    }
+}
+
+fn expand_parts(parts: &[Part], source: &dyn MacroSource, out: &mut Vec<u8>) {
+    for part in parts {
+        match part {
+            Part::Text(t) => out.extend_from_slice(t),
+            Part::Var(v) => {
+                if let Some(value) = source.lookup(v) {
+                    out.extend_from_slice(&value);
                 }
             }
         }
-        Cow::Owned(out)
     }
 }
 
