@@ -36,6 +36,7 @@ use regex_automata::util::syntax;
 use regex_syntax::hir::literal::{ExtractKind, Extractor, Seq};
 use regex_syntax::hir::{Capture, Class, Hir, HirKind, Repetition};
 
+use super::required_bytes::{required_bytes, ByteSet};
 use super::OpMatch;
 
 /// Cap on each regex's lazy DFA cache (2 MiB, regex-automata's own default,
@@ -65,6 +66,10 @@ pub struct Rx {
     /// The pattern as compiled (`\x{HH}` rewritten), until the engine takes
     /// it for a chain's regex set (see [`crate::prefilter`]).
     source: Option<String>,
+    /// Bytes every match holds one of: a value with none is no match,
+    /// known without starting the regex engine (see
+    /// [`super::required_bytes`]).
+    required_bytes: Option<ByteSet>,
 }
 
 impl Rx {
@@ -91,6 +96,7 @@ impl Rx {
         // only mean no prefilter entry.
         let hir = syntax::parse_with(&rewritten.text, &syntax).ok();
         let required_literals = hir.as_ref().and_then(required_literals);
+        let required_bytes = hir.as_ref().and_then(required_bytes);
         // A pattern that can match the empty string matches every value,
         // at every position: in a set it would only slow the scan down.
         let source = hir
@@ -100,6 +106,7 @@ impl Rx {
             regex,
             required_literals,
             source,
+            required_bytes,
         })
     }
 
@@ -129,6 +136,13 @@ impl Rx {
 
     /// The leftmost match anywhere in `value`, if any.
     pub fn find(&self, value: &[u8]) -> Option<OpMatch> {
+        if self
+            .required_bytes
+            .as_ref()
+            .is_some_and(|set| !set.found_in(value))
+        {
+            return None;
+        }
         self.regex
             .find(value)
             .map(|m| OpMatch::at(m.start(), m.end()))
