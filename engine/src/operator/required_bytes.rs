@@ -14,7 +14,45 @@ use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// A set of bytes as a 256-bit table.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ByteSet([u64; 4]);
+struct ByteSet([u64; 4]);
+
+/// How a regex's required bytes are looked for in a value: memchr for up
+/// to three (most sets: `=`, `<`, a quote), a table for more.
+#[derive(Clone, Debug)]
+pub(crate) enum RequiredBytes {
+    One(u8),
+    Two(u8, u8),
+    Three(u8, u8, u8),
+    Table(Box<[bool; 256]>),
+}
+
+impl RequiredBytes {
+    /// Does `value` hold any of the bytes?
+    pub(crate) fn found_in(&self, value: &[u8]) -> bool {
+        match self {
+            RequiredBytes::One(a) => memchr::memchr(*a, value).is_some(),
+            RequiredBytes::Two(a, b) => memchr::memchr2(*a, *b, value).is_some(),
+            RequiredBytes::Three(a, b, c) => memchr::memchr3(*a, *b, *c, value).is_some(),
+            RequiredBytes::Table(table) => value.iter().any(|b| table[usize::from(*b)]),
+        }
+    }
+
+    fn from_set(set: &ByteSet) -> Self {
+        let bytes: Vec<u8> = set.bytes().collect();
+        match bytes[..] {
+            [a] => RequiredBytes::One(a),
+            [a, b] => RequiredBytes::Two(a, b),
+            [a, b, c] => RequiredBytes::Three(a, b, c),
+            _ => {
+                let mut table = Box::new([false; 256]);
+                for b in bytes {
+                    table[usize::from(b)] = true;
+                }
+                RequiredBytes::Table(table)
+            }
+        }
+    }
+}
 
 /// A set costlier than this (see [`rarity_cost`]) rules too few values out
 /// to pay for the scan: `[a-z]` alone costs 260.
@@ -29,7 +67,7 @@ impl ByteSet {
         self.0[usize::from(byte / 64)] |= 1 << (byte % 64);
     }
 
-    pub(crate) fn contains(&self, byte: u8) -> bool {
+    fn contains(&self, byte: u8) -> bool {
         self.0[usize::from(byte / 64)] & (1 << (byte % 64)) != 0
     }
 
@@ -41,11 +79,6 @@ impl ByteSet {
 
     fn bytes(&self) -> impl Iterator<Item = u8> + '_ {
         (0..=u8::MAX).filter(|b| self.contains(*b))
-    }
-
-    /// Does `value` hold any byte of the set?
-    pub(crate) fn found_in(&self, value: &[u8]) -> bool {
-        value.iter().any(|b| self.contains(*b))
     }
 
     /// How often values are expected to hold a byte of the set: the sum of
@@ -70,8 +103,10 @@ fn rarity_cost(byte: u8) -> u32 {
 
 /// The bytes every match of `hir` holds at least one of, if a set rare
 /// enough to be worth a scan exists.
-pub(crate) fn required_bytes(hir: &Hir) -> Option<ByteSet> {
-    needed(hir).filter(|set| set.cost() <= MAX_COST)
+pub(crate) fn required_bytes(hir: &Hir) -> Option<RequiredBytes> {
+    needed(hir)
+        .filter(|set| set.cost() <= MAX_COST)
+        .map(|set| RequiredBytes::from_set(&set))
 }
 
 /// A set every match of `hir` holds a byte of; `None` when a match may be
@@ -140,7 +175,9 @@ mod tests {
 
     fn required(pattern: &str) -> Option<String> {
         let hir = syntax::parse_with(pattern, &syntax_config()).unwrap();
-        required_bytes(&hir).map(|set| String::from_utf8(set.bytes().collect()).unwrap())
+        let set = required_bytes(&hir)?;
+        let bytes = (0..=u8::MAX).filter(|b| set.found_in(&[*b])).collect();
+        Some(String::from_utf8(bytes).unwrap())
     }
 
     #[test]

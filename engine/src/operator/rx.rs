@@ -36,7 +36,7 @@ use regex_automata::util::syntax;
 use regex_syntax::hir::literal::{ExtractKind, Extractor, Seq};
 use regex_syntax::hir::{Capture, Class, Hir, HirKind, Repetition};
 
-use super::required_bytes::{required_bytes, ByteSet};
+use super::required_bytes::{required_bytes, RequiredBytes};
 use super::OpMatch;
 
 /// Cap on each regex's lazy DFA cache (2 MiB, regex-automata's own default,
@@ -69,7 +69,7 @@ pub struct Rx {
     /// Bytes every match holds one of: a value with none is no match,
     /// known without starting the regex engine (see
     /// [`super::required_bytes`]).
-    required_bytes: Option<ByteSet>,
+    required_bytes: Option<RequiredBytes>,
 }
 
 impl Rx {
