@@ -20,7 +20,9 @@ use crate::request::Request;
 use crate::rule::{Action, ChainId, Condition, Phase, Rule, RuleId};
 use crate::transform::{self, Transform};
 use crate::tx_vars::TxVars;
-use crate::variable::{ByCollection, Collection, Instance, Instances, Selector, Target};
+use crate::variable::{
+    push_lossy, ByCollection, Collection, Instance, Instances, Selector, Target,
+};
 use crate::verdict::{
     is_secret_name, log_data, masked_excerpt, Decision, RuleMatch, Verdict, MASKED_DATA,
 };
@@ -29,6 +31,10 @@ use crate::verdict::{
 #[derive(Clone, Debug)]
 pub struct Engine {
     rules: Vec<Rule>,
+    /// Indices into `rules` by phase, in rule order: CRS has rules in all
+    /// five phases, and walking all of them to find one phase's was 3% of
+    /// its GET (V8 profile).
+    by_phase: [Vec<usize>; Phase::COUNT],
     chains: ChainTree,
     prefilter: Prefilter,
     categories: Vec<String>,
@@ -471,8 +477,13 @@ impl Engine {
         policy_vars: PolicyVars,
     ) -> Self {
         let prefilter = Prefilter::build(&mut rules);
+        let mut by_phase: [Vec<usize>; Phase::COUNT] = Default::default();
+        for (index, rule) in rules.iter().enumerate() {
+            by_phase[rule.phase.index()].push(index);
+        }
         Engine {
             rules,
+            by_phase,
             chains: ChainTree::new(chains),
             prefilter,
             categories,
@@ -655,13 +666,9 @@ impl Engine {
         // skipAfter: rules before this ordinal are skipped for the rest of
         // the phase.
         let mut skip_until = 0;
-        for (rule, _) in self
-            .rules
-            .iter()
-            .zip(&policy.enabled)
-            .filter(|(r, on)| **on && r.phase == phase)
-        {
-            if rule.ordinal < skip_until {
+        for &index in &self.by_phase[phase.index()] {
+            let rule = &self.rules[index];
+            if policy.enabled.get(index) != Some(&true) || rule.ordinal < skip_until {
                 continue;
             }
             let Some(found) = self.match_rule(rule, req, &active, &mut scope, tx) else {
@@ -1135,9 +1142,9 @@ impl PhaseScope<'_> {
                     let hit = hits.next();
                     if target.collection == Collection::Tx {
                         hit.name.push_str("TX:");
-                        hit.name.push_str(&String::from_utf8_lossy(&inst.name));
+                        push_lossy(&mut hit.name, &inst.name);
                     } else if dynamic && !inst.name.is_empty() {
-                        hit.name.push_str(&String::from_utf8_lossy(&inst.name));
+                        push_lossy(&mut hit.name, &inst.name);
                     } else {
                         target.describe_into(&inst.name, &mut hit.name);
                     }

@@ -48,6 +48,14 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// How many phases there are.
+    pub const COUNT: usize = 5;
+
+    /// A dense number below [`Phase::COUNT`], for per-phase tables.
+    pub fn index(self) -> usize {
+        usize::from(self.number() - 1)
+    }
+
     /// SecLang's phase number.
     pub fn number(self) -> u8 {
         match self {

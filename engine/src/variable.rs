@@ -752,10 +752,20 @@ impl Target {
         out.extend(base.chars().map(|c| c.to_ascii_uppercase()));
         if self.collection.is_keyed() && !name.is_empty() {
             out.push(':');
-            out.push_str(&String::from_utf8_lossy(name));
+            push_lossy(out, name);
         } else if let (true, Some(sel)) = (self.count, &self.selector) {
             let _ = write!(out, ":{sel}");
         }
+    }
+}
+
+/// Appends `bytes` as text, invalid UTF-8 replaced. Valid (ASCII) names
+/// are the rule: checking them whole is cheaper than walking them in
+/// chunks as `from_utf8_lossy` does (a hit is named per matched value).
+pub(crate) fn push_lossy(out: &mut String, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => out.push_str(text),
+        Err(_) => out.push_str(&String::from_utf8_lossy(bytes)),
     }
 }
 
