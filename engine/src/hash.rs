@@ -5,10 +5,10 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// Hasher for maps an attacker cannot insert into: fixed vocabularies
 /// looked up with request words (the SQL detector's keywords). With std's
 /// SipHash, hashing was most of a keyword lookup (perf, bench/).
-/// SipHash's flooding resistance protects maps whose keys an attacker
-/// chooses (the TX variables, whose names can come from the request);
-/// these only ever hold keys we chose, so a multiply-rotate mix is enough
-/// to spread them.
+/// A keyed hasher protects maps whose keys an attacker chooses (the TX
+/// variables, whose names can come from the request: see
+/// [`crate::tx_vars`]); these only ever hold keys we chose, so a
+/// multiply-rotate mix is enough to spread them.
 pub(crate) type FastKeys = BuildHasherDefault<KeyHasher>;
 
 #[derive(Default, Clone, Copy)]
