@@ -17,10 +17,12 @@ use foldhash::fast::RandomState;
 /// does not leave them allocated in a pooled transaction.
 const RETAINED_VARS: usize = 512;
 
-/// A value longer than this is not kept across a reset: the next request
-/// is unlikely to need the room, and a pooled transaction should not hold
-/// a copy of a large body.
-const RETAINED_VALUE_BYTES: usize = 1024;
+/// Bytes of names and values a reset keeps, over all variables: CRS's
+/// come to a few KB (its longest are lists such as
+/// `tx.restricted_extensions`); a request that set large values (a copy of
+/// a header or a body) leaves nothing behind in a pooled transaction, of
+/// which a VM keeps up to 16.
+const RETAINED_BYTES: usize = 32 * 1024;
 
 /// Hashed, not sorted: CRS reads a variable by name in 260 rules and names
 /// share prefixes (`inbound_anomaly_score_pl1`..`pl4`), which a B-tree
@@ -96,17 +98,18 @@ impl TxVars {
     /// Unsets every variable, keeping (bounded) storage for the next
     /// request.
     pub(crate) fn clear(&mut self) {
-        if self.slots.len() > RETAINED_VARS {
+        let bytes: usize = self
+            .slots
+            .iter()
+            .map(|(name, slot)| name.capacity() + slot.value.capacity())
+            .sum();
+        if self.slots.len() > RETAINED_VARS || bytes > RETAINED_BYTES {
             self.slots = HashMap::default();
             return;
         }
         for slot in self.slots.values_mut() {
             slot.set = false;
-            if slot.value.capacity() > RETAINED_VALUE_BYTES {
-                slot.value = Vec::new();
-            } else {
-                slot.value.clear();
-            }
+            slot.value.clear();
         }
     }
 }
@@ -145,10 +148,14 @@ mod tests {
     fn reset_keeps_bounded_storage() {
         let mut vars = TxVars::default();
         vars.set(b"small", b"1");
-        vars.set(b"large", &[b'x'; RETAINED_VALUE_BYTES + 1]);
+        vars.set(b"list", &[b'x'; 4096]);
         vars.clear();
         assert_eq!(vars.slots.len(), 2);
-        assert_eq!(vars.slots[&b"large"[..]].value.capacity(), 0);
+        assert!(vars.slots[&b"list"[..]].value.capacity() >= 4096);
+
+        vars.set(b"large", &[b'x'; RETAINED_BYTES]);
+        vars.clear();
+        assert!(vars.slots.is_empty());
 
         for i in 0..=RETAINED_VARS {
             vars.set(format!("v{i}").as_bytes(), b"1");
