@@ -316,10 +316,10 @@ struct Hit {
 }
 
 /// The values one condition matched, in storage kept from condition to
-/// condition and request to request: a CRS GET matches about 140
-/// conditions (TX checks, mostly), and a new name, key and value for
-/// each, with the vector holding them, were more than half of its
-/// allocations (callgrind).
+/// condition and request to request: a CRS GET matches 91 conditions (98
+/// values, TX checks mostly), and a new name, key and value for each,
+/// with the vector holding them, were about 380 of its 897 allocations
+/// (callgrind).
 #[derive(Clone, Debug, Default)]
 struct Hits {
     /// The hits in use, then storage left by earlier conditions.
