@@ -51,6 +51,7 @@ use regex_automata::nfa::thompson;
 use regex_automata::util::pool::{Pool, PoolGuard};
 use regex_automata::{Input, PatternSet};
 
+use crate::operator::required_bytes::RequiredBytes;
 use crate::operator::rx::syntax_config;
 use crate::operator::Operator;
 use crate::rule::{ChainId, Rule};
@@ -142,6 +143,9 @@ struct RegexSet {
     dfa: DFA,
     /// The condition id of each pattern.
     ids: Vec<u32>,
+    /// Bytes of which a value must hold one for any pattern to match (see
+    /// [`RequiredBytes::union`]): a value with none is not walked.
+    required: Option<RequiredBytes>,
     /// The lazy DFA's transition cache (kept warm across requests: building
     /// states is what a lazy DFA costs) and a pattern set, per thread.
     scratch: Pool<Scratch, NewScratch>,
@@ -155,7 +159,7 @@ struct Scratch {
 type NewScratch = Box<dyn Fn() -> Scratch + Send + Sync + UnwindSafe + RefUnwindSafe>;
 
 impl RegexSet {
-    fn new(dfa: DFA, ids: Vec<u32>) -> RegexSet {
+    fn new(dfa: DFA, ids: Vec<u32>, required: Option<RequiredBytes>) -> RegexSet {
         let for_pool = dfa.clone();
         let scratch: NewScratch = Box::new(move || Scratch {
             cache: for_pool.create_cache(),
@@ -164,6 +168,7 @@ impl RegexSet {
         RegexSet {
             dfa,
             ids,
+            required,
             scratch: Pool::new(scratch),
         }
     }
@@ -172,7 +177,7 @@ impl RegexSet {
 impl Clone for RegexSet {
     /// A clone gets its own caches.
     fn clone(&self) -> Self {
-        RegexSet::new(self.dfa.clone(), self.ids.clone())
+        RegexSet::new(self.dfa.clone(), self.ids.clone(), self.required.clone())
     }
 }
 
@@ -252,6 +257,7 @@ struct Candidate {
     condition: usize,
     literals: Option<Vec<Vec<u8>>>,
     source: Option<String>,
+    required: Option<RequiredBytes>,
 }
 
 impl Prefilter {
@@ -286,6 +292,7 @@ impl Prefilter {
                         condition: c,
                         literals: rx.take_required_literals(),
                         source: rx.take_source(),
+                        required: rx.required_bytes().cloned(),
                     });
             }
         }
@@ -307,7 +314,9 @@ impl Prefilter {
             if settable.len() >= MIN_CONDITIONS_PER_SET {
                 if let Some(dfa) = build_set(&settable) {
                     let ids = number(&settable, rules, &mut next);
-                    put(chain, Group::Set(RegexSet::new(dfa, ids)));
+                    let required =
+                        RequiredBytes::union(settable.iter().map(|c| c.required.as_ref()));
+                    put(chain, Group::Set(RegexSet::new(dfa, ids, required)));
                     continue;
                 }
             }
@@ -518,6 +527,13 @@ impl RegexSet {
         words: usize,
         bits: &mut Option<Box<[u64]>>,
     ) -> Result<(), ()> {
+        if self
+            .required
+            .as_ref()
+            .is_some_and(|required| !required.found_in(value))
+        {
+            return Ok(());
+        }
         let Scratch { cache, matched } = scratch;
         // Most values match no pattern at all, which the plain search
         // settles at a few instructions per byte; only a value that
@@ -600,27 +616,60 @@ mod tests {
         ];
         // A pattern that can match the empty string stays out of sets.
         assert_eq!(Rx::new("a*").unwrap().take_source(), None);
+        let group = set_of(&patterns);
+        assert!(matches!(&group, Group::Set(set) if set.required.is_none()));
+        agrees_with_each_regex(&group, &patterns, &values);
+    }
+
+    /// A set whose every pattern needs one of a few rare bytes skips the
+    /// values holding none, and still says exactly which patterns match.
+    #[test]
+    fn a_set_with_required_bytes_agrees_with_each_regex() {
+        let patterns = [r"<\s*script", r"'\s*or\s*'", r"\.\./"];
+        let values: [&[u8]; 6] = [
+            b"plain text",
+            b"<SCRIPT",
+            b"x' or '1",
+            b"../../etc",
+            b"a.b/c",
+            b"",
+        ];
+        let group = set_of(&patterns);
+        assert!(matches!(&group, Group::Set(set) if set.required.is_some()));
+        agrees_with_each_regex(&group, &patterns, &values);
+    }
+
+    /// One regex set over `patterns`, built as [`Prefilter::build`] does.
+    fn set_of(patterns: &[&str]) -> Group {
         let candidates: Vec<Candidate> = patterns
             .iter()
-            .map(|p| Candidate {
-                rule: 0,
-                condition: 0,
-                literals: None,
-                source: Rx::new(p).unwrap().take_source(),
+            .map(|p| {
+                let mut rx = Rx::new(p).unwrap();
+                Candidate {
+                    rule: 0,
+                    condition: 0,
+                    literals: None,
+                    source: rx.take_source(),
+                    required: rx.required_bytes().cloned(),
+                }
             })
             .collect();
         let dfa = build_set(&candidates.iter().collect::<Vec<_>>()).expect("set builds");
         let ids: Vec<u32> = (0..patterns.len() as u32).collect();
-        let group = Group::Set(RegexSet::new(dfa, ids));
+        let required = RequiredBytes::union(candidates.iter().map(|c| c.required.as_ref()));
+        Group::Set(RegexSet::new(dfa, ids, required))
+    }
+
+    fn agrees_with_each_regex(group: &Group, patterns: &[&str], values: &[&[u8]]) {
         let mut scanner = Scanner {
-            group: Some(&group),
+            group: Some(group),
             words: 1,
             scratch: None,
         };
         // A collection's summary: a pattern may match some value exactly
         // when it matches one of them.
         let mut merged = Seen::Nothing;
-        for value in values {
+        for &value in values {
             let seen = scanner.scan(value);
             assert!(!matches!(seen, Seen::All), "gave up on {value:?}");
             merged.merge(&seen);

@@ -10,7 +10,7 @@ pub mod byte_range;
 pub mod ip;
 pub mod numeric;
 pub mod pm;
-mod required_bytes;
+pub(crate) mod required_bytes;
 pub mod rx;
 pub mod sqli;
 pub mod strings;

@@ -134,6 +134,12 @@ impl Rx {
         self.regex.memory_usage()
     }
 
+    /// Bytes every match holds one of, if the regex has such a set (see
+    /// [`super::required_bytes`]).
+    pub(crate) fn required_bytes(&self) -> Option<&RequiredBytes> {
+        self.required_bytes.as_ref()
+    }
+
     /// The leftmost match anywhere in `value`, if any.
     pub fn find(&self, value: &[u8]) -> Option<OpMatch> {
         if self
