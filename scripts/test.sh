@@ -24,6 +24,10 @@ if [ -d "$CRS/rules" ]; then
     bench/v8.sh --crs "$CRS" --config '{"paranoia_level": 4}' --mix attacks --requests 20 --rounds 1
 fi
 
+# The two-build V8 comparison works end to end (this tree's loop against
+# itself, a few requests; figures not judged).
+bench/v8.sh --against target/wasm32-wasip1/release/palisade-engine-loop.wasm --mix get --requests 20 --rounds 1
+
 # The module-against-module runner works end to end (same module twice,
 # one mix, one second per load: about half a minute; figures not judged).
 bench/ab.sh target/wasm32-wasip1/release/palisade.wasm target/wasm32-wasip1/release/palisade.wasm \
