@@ -1121,32 +1121,32 @@ impl PhaseScope<'_> {
                 let found = if condition.multi_match {
                     multi_match(condition, chain, &inst.value, &macros)
                 } else {
-                    if let Some(by_chain) = cached.as_deref_mut() {
-                        if !chain.is_empty()
-                            && by_chain.slot(condition.chain, index).transformed.is_none()
-                        {
-                            // Computed from the chain's prefix, itself cached.
-                            chains.fill(by_chain, condition.chain, index, table.len(), &inst.value);
-                        }
-                    }
-                    let slot = cached
-                        .as_deref_mut()
-                        .map(|by_chain| by_chain.slot(condition.chain, index));
-                    let (value, seen): (Cow<'_, [u8]>, _) =
-                        match slot {
-                            Some(slot) => {
-                                let value = chains::after(&slot.transformed, &inst.value);
-                                let seen = condition.prefilter.zip(scanner.as_mut()).map(
-                                    |(id, scanner)| {
-                                        slot.seen
-                                            .get_or_insert_with(|| scanner.scan(value))
-                                            .may_match(id)
-                                    },
+                    let (value, seen): (Cow<'_, [u8]>, _) = match cached.as_deref_mut() {
+                        Some(by_chain) => {
+                            if !chain.is_empty() && !by_chain.is_filled(condition.chain, index) {
+                                // Computed from the chain's prefix, itself cached.
+                                chains.fill(
+                                    by_chain,
+                                    condition.chain,
+                                    index,
+                                    table.len(),
+                                    &inst.value,
                                 );
-                                (Cow::Borrowed(value), seen)
                             }
-                            None => (transform::apply_chain(chain, &inst.value), None),
-                        };
+                            let (value, seen) =
+                                by_chain.value_and_seen(condition.chain, index, &inst.value);
+                            let seen =
+                                condition
+                                    .prefilter
+                                    .zip(scanner.as_mut())
+                                    .map(|(id, scanner)| {
+                                        seen.get_or_insert_with(|| scanner.scan(value))
+                                            .may_match(id)
+                                    });
+                            (Cow::Borrowed(value), seen)
+                        }
+                        None => (transform::apply_chain(chain, &inst.value), None),
+                    };
                     if seen == Some(false) {
                         // The chain's scan ruled this condition out.
                         continue;
