@@ -19,13 +19,25 @@ pub fn hex_value(b: u8) -> Option<u8> {
 /// as written and reported, because an attacker's `%zz` is evidence, not noise.
 /// Returns the value and whether a malformed escape was seen.
 pub fn percent_decode(input: &[u8], plus_as_space: bool) -> (Cow<'_, [u8]>, bool) {
+    let mut out = Vec::new();
+    match percent_decode_into(input, plus_as_space, &mut out) {
+        Some(invalid) => (Cow::Owned(out), invalid),
+        None => (Cow::Borrowed(input), false),
+    }
+}
+
+/// [`percent_decode`] into the caller's buffer: appends the decoded value to
+/// `out` and returns whether a malformed escape was seen, or returns `None`
+/// and leaves `out` as it was when there is nothing to decode (no `%`, nor
+/// `+` when it reads as a space).
+pub fn percent_decode_into(input: &[u8], plus_as_space: bool, out: &mut Vec<u8>) -> Option<bool> {
     if !input
         .iter()
         .any(|&b| b == b'%' || (plus_as_space && b == b'+'))
     {
-        return (Cow::Borrowed(input), false);
+        return None;
     }
-    let mut out = Vec::with_capacity(input.len());
+    out.reserve(input.len());
     let mut invalid = false;
     let mut i = 0;
     while i < input.len() {
@@ -46,7 +58,7 @@ pub fn percent_decode(input: &[u8], plus_as_space: bool) -> (Cow<'_, [u8]>, bool
         }
         i += 1;
     }
-    (Cow::Owned(out), invalid)
+    Some(invalid)
 }
 
 /// Splits `a=1&b=2&a=3` into decoded arguments, keeping order and repeats.

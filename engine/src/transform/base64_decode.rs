@@ -5,8 +5,6 @@
 //! mbedtls decoder ModSecurity v3 uses and Coraza's both skip them), so a
 //! wrapped payload decodes past its first line.
 
-use std::borrow::Cow;
-
 /// Both alphabets at once: standard (`+/`) and URL-safe (`-_`). Apps and
 /// JWTs use the URL-safe one, and a payload must not hide behind the choice.
 fn sextet(b: u8) -> Option<u32> {
@@ -20,16 +18,23 @@ fn sextet(b: u8) -> Option<u32> {
     }
 }
 
-pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
-    let mut out = Vec::with_capacity(input.len() / 4 * 3 + 3);
+/// Appends the value after this transform to `out` and returns `true`, or
+/// returns `false` and leaves `out` as it was when the value is unchanged
+/// (nothing decodes).
+pub fn apply_into(input: &[u8], out: &mut Vec<u8>) -> bool {
+    // Nothing decodes when the first byte past any CR/LF is outside both
+    // alphabets: say so before reserving room in `out`.
+    let first = input.iter().find(|&&b| b != b'\r' && b != b'\n');
+    if first.is_none_or(|&b| sextet(b).is_none()) {
+        return false;
+    }
+    out.reserve(input.len() / 4 * 3 + 3);
     let (mut acc, mut nbits) = (0u32, 0u32);
-    let mut used = 0;
     for &b in input {
         if b == b'\r' || b == b'\n' {
             continue;
         }
         let Some(v) = sextet(b) else { break };
-        used += 1;
         acc = (acc << 6 | v) & 0xFFFFFF;
         nbits += 6;
         if nbits >= 8 {
@@ -37,8 +42,5 @@ pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
             out.push((acc >> nbits) as u8);
         }
     }
-    if used == 0 {
-        return Cow::Borrowed(input);
-    }
-    Cow::Owned(out)
+    true
 }

@@ -3,22 +3,24 @@
 //! runs into one space, lowercases. `c^at /e"t"c/pa\sswd` reads
 //! `cat/etc/passwd`. Output is never longer than the input.
 
-use std::borrow::Cow;
-
-pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
+/// Appends the value after this transform to `out` and returns `true`, or
+/// returns `false` and leaves `out` as it was when the value is unchanged.
+pub fn apply_into(input: &[u8], out: &mut Vec<u8>) -> bool {
     // Most values need nothing done; saying so in one pass saves building
     // a copy only to find it equal (callgrind, built-in rules, with the
     // replaceComments change made with it: −2.7% instructions per request
     // on the GET mix, −3.1% on the 4 KB JSON body).
     if unchanged(input) {
-        return Cow::Borrowed(input);
+        return false;
     }
-    rewrite(input)
+    rewrite(input, out)
 }
 
-/// The transform proper.
-fn rewrite(input: &[u8]) -> Cow<'_, [u8]> {
-    let mut out = Vec::with_capacity(input.len());
+/// The transform proper: appends the result to `out`, then takes it back
+/// and returns `false` if it equals `input`.
+fn rewrite(input: &[u8], out: &mut Vec<u8>) -> bool {
+    let start = out.len();
+    out.reserve(input.len());
     let mut pending_space = false;
     for &b in input {
         match b {
@@ -40,15 +42,16 @@ fn rewrite(input: &[u8]) -> Cow<'_, [u8]> {
     if pending_space {
         out.push(b' ');
     }
-    if out == input {
-        Cow::Borrowed(input)
+    if out[start..] == *input {
+        out.truncate(start);
+        false
     } else {
-        Cow::Owned(out)
+        true
     }
 }
 
-/// True when [`apply`] would return `input` as it is: nothing to delete or
-/// lowercase, no whitespace but single spaces, none before `/` or `(`.
+/// True when [`apply_into`] would leave `input` as it is: nothing to delete
+/// or lowercase, no whitespace but single spaces, none before `/` or `(`.
 fn unchanged(input: &[u8]) -> bool {
     let mut after_space = false;
     for &b in input {
@@ -76,11 +79,12 @@ mod tests {
     fn unchanged_values_are_returned_as_they_are() {
         let alphabet = b"a A/( ,\t\\";
         let mut stack: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut out = Vec::new();
         while let Some(value) = stack.pop() {
             if unchanged(&value) {
-                assert_eq!(
-                    rewrite(&value).as_ref(),
-                    value.as_slice(),
+                out.clear();
+                assert!(
+                    !rewrite(&value, &mut out) && out.is_empty(),
                     "{:?}",
                     String::from_utf8_lossy(&value)
                 );

@@ -3,16 +3,16 @@
 //! swallowed, `\`+newline removed, `\c` → `c`. Defeats `java\73 cript:` and
 //! `\65 xpression(`. Output is never longer than the input.
 
-use std::borrow::Cow;
-
 use super::url_decode_uni::code_point_byte;
 use crate::request::query::hex_value;
 
-pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
+/// Appends the value after this transform to `out` and returns `true`, or
+/// returns `false` and leaves `out` as it was when the value is unchanged.
+pub fn apply_into(input: &[u8], out: &mut Vec<u8>) -> bool {
     if !input.contains(&b'\\') {
-        return Cow::Borrowed(input);
+        return false;
     }
-    let mut out = Vec::with_capacity(input.len());
+    out.reserve(input.len());
     let mut i = 0;
     while i < input.len() {
         if input[i] != b'\\' {
@@ -51,5 +51,5 @@ pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
             None => i += 1,
         }
     }
-    Cow::Owned(out)
+    true
 }

@@ -3,23 +3,25 @@
 //! unknown escape is dropped (`\z` → `z`), as ModSecurity v3 and Coraza do:
 //! `sel\ect` must read `select`. Output is never longer than the input.
 
-use std::borrow::Cow;
-
 use super::url_decode_uni::{code_point_byte, hex4};
 use crate::request::query::hex_value;
 
-pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
-    decode_escapes(input, false)
+/// Appends the value after this transform to `out` and returns `true`, or
+/// returns `false` and leaves `out` as it was when the value is unchanged.
+pub fn apply_into(input: &[u8], out: &mut Vec<u8>) -> bool {
+    decode_escapes(input, false, out)
 }
 
 /// Decodes backslash escapes; `js` enables `\uHHHH` and JavaScript's rules:
 /// `\u`/`\x` lowercase only (`\U0041` is not an escape in JS, nor in
-/// ModSecurity's jsDecode), octal at most `\377`.
-pub fn decode_escapes(input: &[u8], js: bool) -> Cow<'_, [u8]> {
+/// ModSecurity's jsDecode), octal at most `\377`. Appends the decoded value
+/// to `out` and returns `true`, or returns `false` (`out` untouched) when
+/// the value holds no backslash.
+pub fn decode_escapes(input: &[u8], js: bool, out: &mut Vec<u8>) -> bool {
     if !input.contains(&b'\\') {
-        return Cow::Borrowed(input);
+        return false;
     }
-    let mut out = Vec::with_capacity(input.len());
+    out.reserve(input.len());
     let mut i = 0;
     while i < input.len() {
         if input[i] != b'\\' || i + 1 >= input.len() {
@@ -84,5 +86,5 @@ pub fn decode_escapes(input: &[u8], js: bool) -> Cow<'_, [u8]> {
         out.push(c);
         i += 2;
     }
-    Cow::Owned(out)
+    true
 }

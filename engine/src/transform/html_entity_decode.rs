@@ -3,8 +3,6 @@
 //! becomes one byte (its low byte, as ModSecurity does). Unknown or malformed
 //! entities are left as written. Output is never longer than the input.
 
-use std::borrow::Cow;
-
 use crate::request::query::hex_value;
 
 const NAMED: &[(&[u8], u8)] = &[
@@ -16,11 +14,16 @@ const NAMED: &[(&[u8], u8)] = &[
     (b"apos", b'\''),
 ];
 
-pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
+/// Appends the value after this transform to `out` and returns `true`, or
+/// returns `false` and leaves `out` as it was when the value is unchanged.
+pub fn apply_into(input: &[u8], out: &mut Vec<u8>) -> bool {
     if !input.contains(&b'&') {
-        return Cow::Borrowed(input);
+        return false;
     }
-    let mut out = Vec::with_capacity(input.len());
+    // Written as it is read; if no `&` began an entity, the copy is taken
+    // back out.
+    let start = out.len();
+    out.reserve(input.len());
     let mut i = 0;
     let mut changed = false;
     while i < input.len() {
@@ -35,11 +38,10 @@ pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
         out.push(input[i]);
         i += 1;
     }
-    if changed {
-        Cow::Owned(out)
-    } else {
-        Cow::Borrowed(input)
+    if !changed {
+        out.truncate(start);
     }
+    changed
 }
 
 /// Decodes the entity after `&`; returns the byte and how many bytes it used.

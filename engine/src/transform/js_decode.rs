@@ -2,10 +2,10 @@
 //! ASCII folded as in urlDecodeUni), `\xHH`, octal `\OOO`, the C escapes and
 //! `\c` → `c`. Output is never longer than the input.
 
-use std::borrow::Cow;
-
 use super::escape_seq_decode::decode_escapes;
 
-pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
-    decode_escapes(input, true)
+/// Appends the value after this transform to `out` and returns `true`, or
+/// returns `false` and leaves `out` as it was when the value is unchanged.
+pub fn apply_into(input: &[u8], out: &mut Vec<u8>) -> bool {
+    decode_escapes(input, true, out)
 }

@@ -1,8 +1,13 @@
 //! `t:length`: the value's length in bytes, as decimal text, for size rules
 //! (`transforms: [length]`, `operator: {gt: 8000}`).
 
-use std::borrow::Cow;
+use std::io::Write as _;
 
-pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
-    Cow::Owned(input.len().to_string().into_bytes())
+/// Appends the value after this transform to `out` and returns `true`, or
+/// returns `false` and leaves `out` as it was when the value is unchanged
+/// (never: the length always replaces the value).
+pub fn apply_into(input: &[u8], out: &mut Vec<u8>) -> bool {
+    // Writing to a `Vec` cannot fail.
+    let _ = write!(out, "{}", input.len());
+    true
 }

@@ -3,8 +3,15 @@
 //! (`t:urlDecodeUni`), one module each with its own test vectors in
 //! `engine/tests/cases/transforms/`.
 //!
-//! Every transform returns `Cow::Borrowed` when the input is unchanged, so the
-//! common case (nothing to decode) costs no allocation.
+//! Every module's entry point is `apply_into(input, out) -> bool`: it appends
+//! the transformed value to the caller's `out` and returns `true`, or returns
+//! `false` and leaves `out` exactly as it was when the value is unchanged. It
+//! only appends (never clears `out` nor reads what was there), so a caller
+//! can keep many transformed values in one kept buffer, and the common case
+//! (nothing to decode) costs no allocation and no copy.
+//! [`Transform::apply`] wraps it for callers that want a `Cow`:
+//! `Cow::Owned` when `apply_into` returned `true`, `Cow::Borrowed` when it
+//! returned `false`.
 
 pub mod base64_decode;
 pub mod cmd_line;
@@ -140,31 +147,44 @@ impl Transform {
         }
     }
 
-    /// Applies this step.
-    pub fn apply(self, input: &[u8]) -> Cow<'_, [u8]> {
+    /// Appends the value after this step to `out` and returns `true`, or
+    /// returns `false` and leaves `out` as it was when the value is
+    /// unchanged. `out` may already hold other values: it is only appended to.
+    pub fn apply_into(self, input: &[u8], out: &mut Vec<u8>) -> bool {
         match self {
-            Transform::UrlDecode => url_decode::apply(input),
-            Transform::UrlDecodeUni => url_decode_uni::apply(input),
-            Transform::HtmlEntityDecode => html_entity_decode::apply(input),
-            Transform::JsDecode => js_decode::apply(input),
-            Transform::CssDecode => css_decode::apply(input),
-            Transform::EscapeSeqDecode => escape_seq_decode::apply(input),
-            Transform::Base64Decode => base64_decode::apply(input),
-            Transform::HexDecode => hex_decode::apply(input),
-            Transform::HexEncode => hex_encode::apply(input),
-            Transform::Lowercase => lowercase::apply(input),
-            Transform::RemoveNulls => remove_nulls::apply(input),
-            Transform::RemoveWhitespace => remove_whitespace::apply(input),
-            Transform::CompressWhitespace => compress_whitespace::apply(input),
-            Transform::ReplaceComments => replace_comments::apply(input),
-            Transform::RemoveCommentsChar => remove_comments_char::apply(input),
-            Transform::NormalizePath => normalize_path::apply(input),
-            Transform::NormalizePathWin => normalize_path_win::apply(input),
-            Transform::CmdLine => cmd_line::apply(input),
-            Transform::Utf8ToUnicode => utf8_to_unicode::apply(input),
-            Transform::Length => length::apply(input),
-            Transform::Trim => trim::apply(input),
-            Transform::Sha1 => sha1::apply(input),
+            Transform::UrlDecode => url_decode::apply_into(input, out),
+            Transform::UrlDecodeUni => url_decode_uni::apply_into(input, out),
+            Transform::HtmlEntityDecode => html_entity_decode::apply_into(input, out),
+            Transform::JsDecode => js_decode::apply_into(input, out),
+            Transform::CssDecode => css_decode::apply_into(input, out),
+            Transform::EscapeSeqDecode => escape_seq_decode::apply_into(input, out),
+            Transform::Base64Decode => base64_decode::apply_into(input, out),
+            Transform::HexDecode => hex_decode::apply_into(input, out),
+            Transform::HexEncode => hex_encode::apply_into(input, out),
+            Transform::Lowercase => lowercase::apply_into(input, out),
+            Transform::RemoveNulls => remove_nulls::apply_into(input, out),
+            Transform::RemoveWhitespace => remove_whitespace::apply_into(input, out),
+            Transform::CompressWhitespace => compress_whitespace::apply_into(input, out),
+            Transform::ReplaceComments => replace_comments::apply_into(input, out),
+            Transform::RemoveCommentsChar => remove_comments_char::apply_into(input, out),
+            Transform::NormalizePath => normalize_path::apply_into(input, out),
+            Transform::NormalizePathWin => normalize_path_win::apply_into(input, out),
+            Transform::CmdLine => cmd_line::apply_into(input, out),
+            Transform::Utf8ToUnicode => utf8_to_unicode::apply_into(input, out),
+            Transform::Length => length::apply_into(input, out),
+            Transform::Trim => trim::apply_into(input, out),
+            Transform::Sha1 => sha1::apply_into(input, out),
+        }
+    }
+
+    /// Applies this step: `Cow::Borrowed(input)` when the value is
+    /// unchanged, else the new value.
+    pub fn apply(self, input: &[u8]) -> Cow<'_, [u8]> {
+        let mut out = Vec::new();
+        if self.apply_into(input, &mut out) {
+            Cow::Owned(out)
+        } else {
+            Cow::Borrowed(input)
         }
     }
 }
@@ -178,4 +198,45 @@ pub fn apply_chain<'a>(chain: &[Transform], input: &'a [u8]) -> Cow<'a, [u8]> {
         }
     }
     value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `apply_into` appends after what `out` already holds, and writes
+    /// exactly what `apply` returns (nothing when the value is unchanged).
+    #[test]
+    fn apply_into_appends_what_apply_returns() {
+        let high: Vec<u8> = (0x80..=0xff).collect();
+        let inputs: &[&[u8]] = &[
+            b"",
+            b"plain ascii",
+            b"%41%u0041+",
+            b"a\0b /*c*/ D",
+            b"&lt;x&gt;",
+            b"  Trim Me  ",
+            &high,
+            b"../a/./b//c",
+        ];
+        for &t in Transform::ALL {
+            for &input in inputs {
+                let mut out = b"prefix".to_vec();
+                let changed = t.apply_into(input, &mut out);
+                let (prefix, written) = out.split_at(6);
+                assert_eq!(prefix, b"prefix", "{} {input:?}", t.name());
+                match t.apply(input) {
+                    Cow::Owned(expected) => {
+                        assert!(changed, "{} {input:?}", t.name());
+                        assert_eq!(written, expected.as_slice(), "{} {input:?}", t.name());
+                    }
+                    Cow::Borrowed(same) => {
+                        assert!(!changed, "{} {input:?}", t.name());
+                        assert_eq!(same, input);
+                        assert!(written.is_empty(), "{} {input:?}", t.name());
+                    }
+                }
+            }
+        }
+    }
 }

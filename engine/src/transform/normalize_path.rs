@@ -3,17 +3,19 @@
 //! path cannot climb above `/`; a relative one keeps its leading `..`.
 //! A trailing slash is kept. Output is never longer than the input.
 
-use std::borrow::Cow;
-
-pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
-    normalize(input, false)
+/// Appends the value after this transform to `out` and returns `true`, or
+/// returns `false` and leaves `out` as it was when the value is unchanged.
+pub fn apply_into(input: &[u8], out: &mut Vec<u8>) -> bool {
+    normalize(input, false, out)
 }
 
-/// Shared with normalizePathWin, which first reads `\` as `/`.
-pub fn normalize(input: &[u8], backslash: bool) -> Cow<'_, [u8]> {
+/// Shared with normalizePathWin, which first reads `\` as `/`. Appends the
+/// normalized path to `out` and returns `true`, or returns `false` and
+/// leaves `out` as it was when the path is already normal.
+pub fn normalize(input: &[u8], backslash: bool, out: &mut Vec<u8>) -> bool {
     let is_sep = |b: u8| b == b'/' || (backslash && b == b'\\');
     if !input.iter().any(|&b| is_sep(b)) && input != b"." && input != b".." {
-        return Cow::Borrowed(input);
+        return false;
     }
     let absolute = input.first().is_some_and(|&b| is_sep(b));
     let mut stack: Vec<&[u8]> = Vec::new();
@@ -39,7 +41,9 @@ pub fn normalize(input: &[u8], backslash: bool) -> Cow<'_, [u8]> {
             _ => stack.push(seg),
         }
     }
-    let mut out = Vec::with_capacity(input.len());
+    // Written out, then taken back if it came out the same as the input.
+    let start = out.len();
+    out.reserve(input.len());
     if absolute {
         out.push(b'/');
     }
@@ -52,19 +56,21 @@ pub fn normalize(input: &[u8], backslash: bool) -> Cow<'_, [u8]> {
     if trailing && !stack.is_empty() {
         out.push(b'/');
     }
-    if out == input {
-        Cow::Borrowed(input)
+    if out[start..] == *input {
+        out.truncate(start);
+        false
     } else {
-        Cow::Owned(out)
+        true
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::transform::Transform;
 
     #[test]
     fn kept_dotdot_gets_no_trailing_slash() {
+        let apply = |input| Transform::NormalizePath.apply(input);
         assert_eq!(apply(b"..").as_ref(), b"..");
         assert_eq!(apply(b"../..").as_ref(), b"../..");
         assert_eq!(apply(b"../a/..").as_ref(), b"../");

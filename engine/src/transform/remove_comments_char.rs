@@ -3,9 +3,9 @@
 //! are ModSecurity v3's too (without them `<!--` left `<!` behind). Output is
 //! never longer than the input.
 
-use std::borrow::Cow;
-
-pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
+/// Appends the value after this transform to `out` and returns `true`, or
+/// returns `false` and leaves `out` as it was when the value is unchanged.
+pub fn apply_into(input: &[u8], out: &mut Vec<u8>) -> bool {
     let marker = |rest: &[u8]| -> usize {
         if rest.starts_with(b"<!--") {
             4
@@ -20,9 +20,9 @@ pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
         }
     };
     if !(0..input.len()).any(|i| marker(&input[i..]) > 0) {
-        return Cow::Borrowed(input);
+        return false;
     }
-    let mut out = Vec::with_capacity(input.len());
+    out.reserve(input.len());
     let mut i = 0;
     while i < input.len() {
         match marker(&input[i..]) {
@@ -33,5 +33,5 @@ pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
             n => i += n,
         }
     }
-    Cow::Owned(out)
+    true
 }

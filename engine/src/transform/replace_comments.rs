@@ -2,20 +2,20 @@
 //! unterminated comment runs to the end and is replaced too. Defeats
 //! `UN/**/ION`. Output is never longer than the input.
 
-use std::borrow::Cow;
-
 use memchr::memmem;
 
-pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
+/// Appends the value after this transform to `out` and returns `true`, or
+/// returns `false` and leaves `out` as it was when the value is unchanged.
+pub fn apply_into(input: &[u8], out: &mut Vec<u8>) -> bool {
     // `/` is rare in argument values and `memchr` on a short value is a
     // handful of instructions; `memmem::find` builds a searcher on every
     // call, about 240 instructions per value that holds no comment
     // (callgrind, built-in rules on a 4 KB JSON body).
     let opens_comment = memchr::memchr_iter(b'/', input).any(|i| input.get(i + 1) == Some(&b'*'));
     if !opens_comment {
-        return Cow::Borrowed(input);
+        return false;
     }
-    let mut out = Vec::with_capacity(input.len());
+    out.reserve(input.len());
     let mut i = 0;
     while i < input.len() {
         if input[i..].starts_with(b"/*") {
@@ -29,5 +29,5 @@ pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
             i += 1;
         }
     }
-    Cow::Owned(out)
+    true
 }

@@ -3,10 +3,12 @@
 //! UNIQUE_ID, so this is a plain FIPS 180-4 implementation, not a security
 //! primitive. Output is always 20 bytes.
 
-use std::borrow::Cow;
-
-pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
-    Cow::Owned(digest(input).to_vec())
+/// Appends the value after this transform to `out` and returns `true`, or
+/// returns `false` and leaves `out` as it was when the value is unchanged
+/// (never: the digest always replaces the value).
+pub fn apply_into(input: &[u8], out: &mut Vec<u8>) -> bool {
+    out.extend_from_slice(&digest(input));
+    true
 }
 
 /// SHA-1 of `data`.

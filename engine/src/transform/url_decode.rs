@@ -1,10 +1,10 @@
 //! `t:urlDecode`: `%XX` and `+` decoding. Malformed escapes stay as written.
 //! Output is never longer than the input.
 
-use std::borrow::Cow;
+use crate::request::query::percent_decode_into;
 
-use crate::request::query::percent_decode;
-
-pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
-    percent_decode(input, true).0
+/// Appends the value after this transform to `out` and returns `true`, or
+/// returns `false` and leaves `out` as it was when the value is unchanged.
+pub fn apply_into(input: &[u8], out: &mut Vec<u8>) -> bool {
+    percent_decode_into(input, true, out).is_some()
 }

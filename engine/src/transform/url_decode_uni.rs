@@ -8,8 +8,6 @@
 //! which also turns every other character into its low byte. Output is never
 //! longer than the input.
 
-use std::borrow::Cow;
-
 use crate::request::query::hex_value;
 
 /// One byte for a `%u` / `\u` code point (full-width ASCII folded to ASCII).
@@ -39,33 +37,40 @@ fn full_width_at(bytes: &[u8]) -> Option<u8> {
     }
 }
 
-/// Folds UTF-8 full-width ASCII in place of three bytes to one.
-fn fold_full_width(bytes: Vec<u8>) -> Vec<u8> {
-    if memchr::memchr(0xEF, &bytes).is_none() {
-        return bytes;
-    }
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if let Some(ascii) = full_width_at(&bytes[i..]) {
-            out.push(ascii);
-            i += 3;
+/// Folds UTF-8 full-width ASCII in place, three bytes to one, in
+/// `bytes[start..]` (the decoded value in the caller's buffer): the folded
+/// value is compacted towards `start` and the vector shortened to fit.
+fn fold_full_width(bytes: &mut Vec<u8>, start: usize) {
+    let Some(first) = memchr::memchr(0xEF, &bytes[start..]) else {
+        return;
+    };
+    // Nothing before the first 0xEF moves; after it, `write` never passes
+    // `read`, since a fold only shortens.
+    let (mut read, mut write) = (start + first, start + first);
+    while read < bytes.len() {
+        if let Some(ascii) = full_width_at(&bytes[read..]) {
+            bytes[write] = ascii;
+            read += 3;
         } else {
-            out.push(bytes[i]);
-            i += 1;
+            bytes[write] = bytes[read];
+            read += 1;
         }
+        write += 1;
     }
-    out
+    bytes.truncate(write);
 }
 
-pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
+/// Appends the value after this transform to `out` and returns `true`, or
+/// returns `false` and leaves `out` as it was when the value is unchanged.
+pub fn apply_into(input: &[u8], out: &mut Vec<u8>) -> bool {
     // Most values hold none of these: memchr3 (SIMD, simd128 in the wasm
     // build) answers that faster than a byte loop, on every value of every
     // chain starting with urlDecodeUni.
     if memchr::memchr3(b'%', b'+', 0xEF, input).is_none() {
-        return Cow::Borrowed(input);
+        return false;
     }
-    let mut out = Vec::with_capacity(input.len());
+    let start = out.len();
+    out.reserve(input.len());
     let mut i = 0;
     while i < input.len() {
         match input[i] {
@@ -91,5 +96,6 @@ pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
         }
         i += 1;
     }
-    Cow::Owned(fold_full_width(out))
+    fold_full_width(out, start);
+    true
 }

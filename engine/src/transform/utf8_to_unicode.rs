@@ -3,43 +3,42 @@
 //! encodings see UTF-8 input the same way. Invalid bytes are kept as they
 //! are. Output is at most 3x the input (a 2-byte character becomes 6 bytes).
 
-use std::borrow::Cow;
-use std::fmt::Write as _;
+use std::io::Write as _;
 
-pub fn apply(input: &[u8]) -> Cow<'_, [u8]> {
+/// Appends the value after this transform to `out` and returns `true`, or
+/// returns `false` and leaves `out` as it was when the value is unchanged.
+pub fn apply_into(input: &[u8], out: &mut Vec<u8>) -> bool {
     if input.is_ascii() {
-        return Cow::Borrowed(input);
+        return false;
     }
-    let mut out = Vec::with_capacity(input.len() * 2);
+    out.reserve(input.len() * 2);
     let mut rest = input;
     while !rest.is_empty() {
         match std::str::from_utf8(rest) {
             Ok(text) => {
-                push_text(&mut out, text);
+                push_text(out, text);
                 break;
             }
             Err(e) => {
                 let (valid, after) = rest.split_at(e.valid_up_to());
                 // `valid` is valid UTF-8 by construction.
-                push_text(&mut out, std::str::from_utf8(valid).unwrap_or_default());
+                push_text(out, std::str::from_utf8(valid).unwrap_or_default());
                 let bad = e.error_len().unwrap_or(after.len());
                 out.extend_from_slice(&after[..bad]);
                 rest = &after[bad..];
             }
         }
     }
-    Cow::Owned(out)
+    true
 }
 
 fn push_text(out: &mut Vec<u8>, text: &str) {
-    let mut buf = String::new();
     for c in text.chars() {
         if c.is_ascii() {
             out.push(c as u8);
         } else {
-            buf.clear();
-            let _ = write!(buf, "%u{:04x}", u32::from(c));
-            out.extend_from_slice(buf.as_bytes());
+            // Formatted straight into `out`; writing to a `Vec` cannot fail.
+            let _ = write!(out, "%u{:04x}", u32::from(c));
         }
     }
 }
