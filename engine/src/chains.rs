@@ -16,6 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::prefilter::{Scanner, Seen};
 use crate::rule::ChainId;
+use crate::transform::triggers::ByteKinds;
 use crate::transform::Transform;
 use crate::variable::{ByCollection, Collection};
 
@@ -92,7 +93,7 @@ impl ChainTree {
     ) {
         let own = self.steps(chain);
         let (before, rest) = match self.parents[chain.0 as usize] {
-            None => (Transformed::Unchanged, own),
+            None => (Transformed::Unchanged(ByteKinds::of(raw)), own),
             Some(parent) => {
                 if !cache.is_filled(parent, index) {
                     self.fill(cache, parent, index, len, raw);
@@ -102,17 +103,20 @@ impl ChainTree {
             }
         };
         let Chains { bytes, scratch, .. } = &mut *cache;
-        let input = match before {
-            Transformed::At { start, end } => &bytes[start..end],
-            _ => raw,
+        let (input, kinds) = match before {
+            Transformed::At { start, end, kinds } => (&bytes[start..end], kinds),
+            Transformed::Unchanged(kinds) => (raw, kinds),
+            // Filled above.
+            Transformed::Unknown => (raw, ByteKinds::of(raw)),
         };
-        let result = match apply_steps(rest, input, scratch) {
-            Some(after) => {
+        let result = match apply_steps(rest, input, kinds, scratch) {
+            Some((after, kinds)) => {
                 let start = bytes.len();
                 bytes.extend_from_slice(after);
                 Transformed::At {
                     start,
                     end: bytes.len(),
+                    kinds,
                 }
             }
             // The rest changed nothing: the prefix's result stands, shared
@@ -270,7 +274,7 @@ impl Chains {
     ) -> (&'a [u8], &'a mut Option<Seen>) {
         let slot = &mut self.slots[chain.0 as usize][index];
         let value = match slot.transformed {
-            Transformed::At { start, end } => &self.bytes[start..end],
+            Transformed::At { start, end, .. } => &self.bytes[start..end],
             _ => raw,
         };
         (value, &mut slot.seen)
@@ -307,16 +311,21 @@ pub(crate) struct Slot {
     seen: Option<Seen>,
 }
 
-/// A value after a chain.
+/// A value after a chain, and the kinds of bytes it holds (which of the
+/// next steps may change it).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum Transformed {
     /// Not transformed yet.
     #[default]
     Unknown,
     /// The chain left the value as received.
-    Unchanged,
+    Unchanged(ByteKinds),
     /// The value after the chain is `Chains::bytes[start..end]`.
-    At { start: usize, end: usize },
+    At {
+        start: usize,
+        end: usize,
+        kinds: ByteKinds,
+    },
 }
 
 /// The slots of one chain of a collection, one per instance.
@@ -328,15 +337,21 @@ pub(crate) fn slots(cache: &mut Chains, chain: ChainId, len: usize) -> &mut Vec<
     slots
 }
 
-/// Applies `steps` to `input`, each step writing into one of two kept
-/// buffers in turn: the value after them, when any step changed it.
+/// Applies `steps` to `input` (whose bytes are of `kinds`), each step
+/// writing into one of two kept buffers in turn: the value after them and
+/// its kinds, when any step changed it. A step the value holds none of the
+/// trigger bytes of is skipped without reading the value.
 fn apply_steps<'b>(
     steps: &[Transform],
     input: &[u8],
+    mut kinds: ByteKinds,
     scratch: &'b mut [Vec<u8>; 2],
-) -> Option<&'b [u8]> {
+) -> Option<(&'b [u8], ByteKinds)> {
     let mut current = None;
-    for step in steps {
+    for &step in steps {
+        if !kinds.may_change(step) {
+            continue;
+        }
         let [first, second] = &mut *scratch;
         let (from, to, written) = match current {
             None => (input, first, 0),
@@ -346,9 +361,10 @@ fn apply_steps<'b>(
         to.clear();
         if step.apply_into(from, to) {
             current = Some(written);
+            kinds = ByteKinds::of(to);
         }
     }
-    current.map(|i| scratch[i].as_slice())
+    current.map(|i| (scratch[i].as_slice(), kinds))
 }
 
 #[cfg(test)]

@@ -18,6 +18,8 @@
 //!
 //! Case counts are kept small so the file runs in a few seconds.
 
+use std::borrow::Cow;
+
 use palisade_engine::transform::Transform;
 use proptest::prelude::*;
 
@@ -153,6 +155,23 @@ proptest! {
                 out.len() <= t.max_output_len(x.len()),
                 "{}: {:?} ({} bytes) gave {} bytes", t.name(), x, x.len(), out.len()
             );
+        }
+    }
+
+    /// A value holding none of a step's trigger bytes comes out unchanged
+    /// (`Cow::Borrowed`): chains skip the step on such values.
+    #[test]
+    fn steps_leave_values_without_their_triggers_alone(x in interesting_bytes(), y in any::<Vec<u8>>()) {
+        for &t in Transform::ALL {
+            let Some(triggers) = t.triggers() else { continue };
+            for value in [&x, &y] {
+                let value: Vec<u8> =
+                    value.iter().map(|&b| if triggers.contains(&b) { b'a' } else { b }).collect();
+                prop_assert!(
+                    matches!(t.apply(&value), Cow::Borrowed(_)),
+                    "{} changed {:?}", t.name(), String::from_utf8_lossy(&value)
+                );
+            }
         }
     }
 

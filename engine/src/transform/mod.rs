@@ -31,6 +31,7 @@ pub mod remove_nulls;
 pub mod remove_whitespace;
 pub mod replace_comments;
 pub mod sha1;
+pub mod triggers;
 pub mod trim;
 pub mod url_decode;
 pub mod url_decode_uni;
@@ -145,6 +146,49 @@ impl Transform {
             Transform::Length | Transform::Sha1 => 20,
             _ => len,
         }
+    }
+
+    /// The bytes without which this step leaves a value as it is; `None`
+    /// when it may change any value. Chains skip a step when the value holds
+    /// none ([`triggers::ByteKinds`]); `engine/tests/transform_props.rs`
+    /// checks every list against the step.
+    pub const fn triggers(self) -> Option<&'static [u8]> {
+        const SPACE: &[u8] = b" \t\n\r\x0b\x0c\xa0";
+        const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        const HIGH: &[u8] = &{
+            let mut high = [0u8; 128];
+            let mut i = 0;
+            while i < 128 {
+                high[i] = 0x80 + i as u8;
+                i += 1;
+            }
+            high
+        };
+        Some(match self {
+            Transform::UrlDecode => b"%+",
+            Transform::UrlDecodeUni => b"%+\xef",
+            Transform::HtmlEntityDecode => b"&",
+            Transform::JsDecode | Transform::CssDecode | Transform::EscapeSeqDecode => b"\\",
+            Transform::Lowercase => UPPER,
+            Transform::RemoveNulls => b"\0",
+            Transform::RemoveWhitespace | Transform::CompressWhitespace => SPACE,
+            // Trim's whitespace leaves out NBSP.
+            Transform::Trim => b" \t\n\r\x0b\x0c",
+            Transform::ReplaceComments => b"/",
+            // Every marker (`<!--`, `-->`, `/*`, `*/`, `--`, `#`) holds one.
+            Transform::RemoveCommentsChar => b"-/*#",
+            // `.` and `..` alone are paths too.
+            Transform::NormalizePath => b"/.",
+            Transform::NormalizePathWin => b"/.\\",
+            // `/` and `(` change only after a space, which is listed.
+            Transform::CmdLine => b"\\\"'^\t\r\n,; ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            Transform::Utf8ToUnicode => HIGH,
+            Transform::Base64Decode
+            | Transform::HexDecode
+            | Transform::HexEncode
+            | Transform::Length
+            | Transform::Sha1 => return None,
+        })
     }
 
     /// Appends the value after this step to `out` and returns `true`, or
