@@ -19,12 +19,17 @@
 
 use aho_corasick::{AhoCorasick, MatchKind};
 
+use super::required_bytes::{self, RequiredBytes};
 use super::OpMatch;
 
 /// A compiled `@pm`.
 #[derive(Clone, Debug)]
 pub struct Pm {
     automaton: AhoCorasick,
+    /// Bytes every phrase holds one of, when rare: a value with none holds
+    /// no phrase, known without walking the automaton (CRS's path and file
+    /// lists run on every argument, most holding no `.`, `/` or `_`).
+    required_bytes: Option<RequiredBytes>,
 }
 
 impl Pm {
@@ -47,7 +52,10 @@ impl Pm {
             .match_kind(MatchKind::LeftmostFirst)
             .build(&phrases)
             .map_err(|e| format!("phrase automaton: {e}"))?;
-        Ok(Pm { automaton })
+        Ok(Pm {
+            automaton,
+            required_bytes: required_bytes::for_phrases(&phrases),
+        })
     }
 
     /// Heap bytes of the phrase automaton, for `palisade compile`'s summary.
@@ -57,6 +65,13 @@ impl Pm {
 
     /// The leftmost phrase occurrence in `value`, if any.
     pub fn find(&self, value: &[u8]) -> Option<OpMatch> {
+        if self
+            .required_bytes
+            .as_ref()
+            .is_some_and(|set| !set.found_in(value))
+        {
+            return None;
+        }
         self.automaton
             .find(value)
             .map(|m| OpMatch::at(m.start(), m.end()))

@@ -167,6 +167,32 @@ const fn rarity_cost(byte: u8) -> u32 {
     }
 }
 
+/// The bytes of which a value must hold one to contain any of `phrases`
+/// (compared ASCII case-insensitively, as `@pm` does): each phrase's
+/// rarest byte, both cases of a letter, if the union is rare enough to be
+/// worth a scan. CRS's file-path and extension lists (`.bash_history`,
+/// `/etc/passwd`) need `.`, `/` or `_`; a list of plain words needs letters
+/// and gets no set.
+pub(crate) fn for_phrases(phrases: &[&[u8]]) -> Option<RequiredBytes> {
+    let mut union = ByteSet::empty();
+    for phrase in phrases {
+        let rarest = phrase
+            .iter()
+            .map(|&b| {
+                let mut set = ByteSet::empty();
+                set.insert(b.to_ascii_lowercase());
+                set.insert(b.to_ascii_uppercase());
+                set
+            })
+            .min_by_key(ByteSet::cost)?;
+        union.union(&rarest);
+        if union.cost() > MAX_COST {
+            return None;
+        }
+    }
+    Some(RequiredBytes::from_set(&union))
+}
+
 /// The bytes every match of `hir` holds at least one of, if a set rare
 /// enough to be worth a scan exists.
 pub(crate) fn required_bytes(hir: &Hir) -> Option<RequiredBytes> {
@@ -317,5 +343,31 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A phrase list's set holds a byte of every phrase in either case; a
+    /// list of plain words soon costs too much to get one.
+    #[test]
+    fn phrase_lists_need_their_rarest_bytes() {
+        let paths: [&[u8]; 4] = [b"etc/passwd", b".bash_history", b"boot.ini", b"WEB-INF"];
+        let set = for_phrases(&paths).unwrap();
+        for phrase in paths {
+            for value in [
+                phrase.to_vec(),
+                phrase.to_ascii_uppercase(),
+                phrase.to_ascii_lowercase(),
+            ] {
+                let mut framed = b"x=".to_vec();
+                framed.extend_from_slice(&value);
+                assert!(
+                    set.found_in(&framed),
+                    "{:?}",
+                    String::from_utf8_lossy(&value)
+                );
+            }
+        }
+        assert!(!set.found_in(b"hello world 42"));
+        let words: [&[u8]; 6] = [b"select", b"union", b"insert", b"drop", b"alter", b"grant"];
+        assert!(for_phrases(&words).is_none());
     }
 }
