@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::effect::Effect;
 use crate::macros::Template;
 use crate::operator::Operator;
+use crate::transform::triggers::ByteKinds;
 use crate::variable::Target;
 
 /// A rule's id, unique within a ruleset.
@@ -149,6 +150,11 @@ pub struct Condition {
     /// its chain's regex set or needs one of a few literals (set by the
     /// engine, see [`crate::prefilter`]).
     pub prefilter: Option<u32>,
+    /// Kinds of bytes of which a value must hold one for the operator to
+    /// match (set by the engine from the operator's required bytes, when
+    /// every one has a kind of its own): a collection none of whose values
+    /// holds one is passed over whole.
+    pub required_kinds: Option<ByteKinds>,
 }
 
 /// A rule ready to evaluate.

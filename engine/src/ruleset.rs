@@ -272,6 +272,7 @@ impl RulesetSpec {
                     collect_all: false,
                     effects,
                     prefilter: None,
+                    required_kinds: None,
                 });
             }
             // A condition collects every match when its actions run per

@@ -249,6 +249,16 @@ impl Operator {
         })
     }
 
+    /// Bytes of which a value must hold one for this operator to match,
+    /// when known and rare (`@rx`, `@pm`).
+    pub(crate) fn required_bytes(&self) -> Option<&required_bytes::RequiredBytes> {
+        match self {
+            Operator::Rx(rx) => rx.required_bytes(),
+            Operator::Pm(pm) => pm.required_bytes(),
+            _ => None,
+        }
+    }
+
     /// Tests one value. `None` means no match. Macro arguments expand to
     /// nothing here; rules use [`Operator::evaluate_in`].
     pub fn evaluate(&self, value: &[u8]) -> Option<OpMatch> {

@@ -63,6 +63,11 @@ impl Pm {
         self.automaton.memory_usage()
     }
 
+    /// Bytes every phrase holds one of, if rare (see [`Pm::find`]).
+    pub(crate) fn required_bytes(&self) -> Option<&RequiredBytes> {
+        self.required_bytes.as_ref()
+    }
+
     /// The leftmost phrase occurrence in `value`, if any.
     pub fn find(&self, value: &[u8]) -> Option<OpMatch> {
         if self

@@ -12,6 +12,8 @@
 
 use regex_syntax::hir::{Class, Hir, HirKind};
 
+use crate::transform::triggers::ByteKinds;
+
 /// A set of bytes as a 256-bit table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct ByteSet([u64; 4]);
@@ -52,6 +54,11 @@ impl RequiredBytes {
             }
         }
         (union.cost() <= MAX_UNION_COST).then(|| RequiredBytes::from_set(&union))
+    }
+
+    /// The kinds of the bytes, if each has one ([`ByteKinds::required`]).
+    pub(crate) fn kinds(&self) -> Option<ByteKinds> {
+        ByteKinds::required(self.bytes())
     }
 
     fn bytes(&self) -> Vec<u8> {

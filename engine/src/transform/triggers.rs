@@ -9,22 +9,29 @@
 //! CRS. Now a value's kinds are gathered once, and a step whose trigger
 //! bytes are absent is skipped with one `and`.
 //!
+//! The same kinds, merged over a collection, tell a condition whose
+//! operator needs a rare byte (`=`, `<`, a quote: see
+//! [`crate::operator::required_bytes`]) that no value holds one.
+//!
 //! Kinds are coarser than bytes (64 bits for 256 bytes), which can only make
 //! a step run when it need not: every byte a step lists sets a bit that the
-//! step's mask holds. Letters, digits and the punctuation no step acts on
-//! set no bit at all.
+//! step's mask holds. Lowercase letters and digits set no bit at all, so
+//! they cannot be required (see [`ByteKinds::required`]).
 
 use super::Transform;
 
-/// The bytes that get a kind of their own: every byte some step lists,
-/// except `A`–`Z` and `0x80..`, which share one bit per range.
-const OWN_BIT: &[u8] = b"%+&\\\0 \t\n\r\x0b\x0c/.-*#\"'^,;(\xa0\xef";
+/// The bytes that get a kind of their own: ASCII punctuation and
+/// whitespace, NUL, and the two high bytes steps list (NBSP, and the lead
+/// byte of UTF-8 full-width forms). `A`–`Z`, the other high bytes and the
+/// other control bytes share one bit per range.
+const OWN_BIT: &[u8] = b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~ \t\n\r\x0b\x0c\0\xa0\xef";
 
 /// Set in every value's kinds, and the whole mask of a step that may change
 /// any value (hexEncode, length, sha1, ...), including the empty one.
 const ANY: u64 = 1 << 63;
 const UPPER: u64 = 1 << 62;
 const HIGH: u64 = 1 << 61;
+const CONTROL: u64 = 1 << 60;
 
 /// The kind bit of every byte.
 static KIND: [u64; 256] = {
@@ -39,6 +46,13 @@ static KIND: [u64; 256] = {
         table[b] = HIGH;
         b += 1;
     }
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = CONTROL;
+        b += 1;
+    }
+    table[0x7f] = CONTROL;
+    assert!(OWN_BIT.len() <= 60, "the top four bits have other uses");
     let mut i = 0;
     while i < OWN_BIT.len() {
         table[OWN_BIT[i] as usize] = 1 << i;
@@ -61,6 +75,26 @@ impl ByteKinds {
     /// certainly leaves it as it is.
     pub fn may_change(self, step: Transform) -> bool {
         self.0 & MASKS[step as usize] != 0
+    }
+
+    /// The kinds of `bytes`, if each has a kind of its own (lowercase
+    /// letters and digits have none): a mask such that a value holding one
+    /// of `bytes` holds one of these kinds.
+    pub fn required(bytes: impl IntoIterator<Item = u8>) -> Option<ByteKinds> {
+        bytes.into_iter().try_fold(ByteKinds(0), |kinds, b| {
+            let kind = KIND[b as usize];
+            (kind != 0).then_some(ByteKinds(kinds.0 | kind))
+        })
+    }
+
+    /// Both values' kinds.
+    pub fn union(self, other: ByteKinds) -> ByteKinds {
+        ByteKinds(self.0 | other.0)
+    }
+
+    /// Do these kinds hold any of `required`'s?
+    pub fn holds_any(self, required: ByteKinds) -> bool {
+        self.0 & required.0 != 0
     }
 }
 
@@ -125,5 +159,26 @@ mod tests {
             run,
             ["base64Decode", "hexDecode", "hexEncode", "length", "sha1"]
         );
+    }
+
+    /// Required kinds exist only for bytes with a kind of their own (or a
+    /// shared one), and a value holding one of the bytes holds the kinds.
+    #[test]
+    fn required_kinds_cover_their_bytes() {
+        assert_eq!(ByteKinds::required(*b"a="), None);
+        assert_eq!(ByteKinds::required(*b"7"), None);
+        for bytes in [&b"="[..], b"<>", b"'\"`", b"\x01", b"\xc3", b"Q"] {
+            let required = ByteKinds::required(bytes.iter().copied()).unwrap();
+            for &b in bytes {
+                assert!(
+                    ByteKinds::of(&[b'x', b, b'1']).holds_any(required),
+                    "{b:#x}"
+                );
+            }
+            assert!(
+                !ByteKinds::of(b"plain value 42").holds_any(required),
+                "{bytes:?}"
+            );
+        }
     }
 }
