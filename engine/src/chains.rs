@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use crate::prefilter::{Scanner, Seen};
 use crate::rule::ChainId;
 use crate::transform::triggers::ByteKinds;
-use crate::transform::Transform;
+use crate::transform::{self, Transform};
 use crate::variable::{ByCollection, Collection};
 
 /// Every interned chain and, for each, the longest proper prefix that is
@@ -109,7 +109,7 @@ impl ChainTree {
             // Filled above.
             Transformed::Unknown => (raw, ByteKinds::of(raw)),
         };
-        let result = match apply_steps(rest, input, kinds, scratch) {
+        let result = match transform::apply_chain_in(rest, input, kinds, scratch, |_| false) {
             Some((after, kinds)) => {
                 let start = bytes.len();
                 bytes.extend_from_slice(after);
@@ -213,11 +213,12 @@ impl ChainTree {
 pub(crate) type TransformCache = ByCollection<Chains>;
 
 /// Slots a transaction keeps for its next request, over all collections
-/// and chains (24 bytes each in palisade.wasm, 48 natively: at most 96 KB
-/// in the filter). A GET uses 460 under the built-in rules and 680 under
-/// CRS, 50 query arguments 1,840 and 3,348 (bench/README.md); a 4 KB JSON
-/// body (5,522 and 10,094) keeps what fits, and a request with thousands
-/// of arguments leaves no megabytes behind in a pooled transaction.
+/// and chains (40 bytes each in palisade.wasm, where pointers and `usize`
+/// are 4 bytes, 56 natively: at most 160 KB in the filter). A GET uses 460
+/// under the built-in rules and 680 under CRS, 50 query arguments 1,840
+/// and 3,348 (bench/README.md); a 4 KB JSON body (5,522 and 10,094) keeps
+/// what fits, chain by chain, and a request with thousands of arguments
+/// leaves no megabytes behind in a pooled transaction.
 const RETAINED_SLOTS: usize = 4096;
 
 /// Bytes of transformed values (and scratch) a transaction keeps for its
@@ -240,13 +241,24 @@ impl TransformCache {
     }
 
     /// Forgets every value for the next request, keeping at most
-    /// [`RETAINED_SLOTS`] slots' storage: a GET under the built-in rules
-    /// allocated about 100 slot vectors (dhat), a third of its allocations.
+    /// [`RETAINED_SLOTS`] slots' and [`RETAINED_BYTES`] bytes' storage: a GET
+    /// under the built-in rules allocated about 100 slot vectors (dhat), a
+    /// third of its allocations.
     pub(crate) fn recycle(&mut self) {
         let mut budget = RETAINED_SLOTS;
         let mut byte_budget = RETAINED_BYTES;
         self.retain_mut(|_, chains| {
             chains.clear();
+            // Chain by chain, not the whole collection: a JSON body's
+            // arguments fill more slots than are kept, and dropping the
+            // collection made every such request allocate its slots,
+            // transformed bytes and scratch anew.
+            for slots in &mut chains.slots {
+                match budget.checked_sub(slots.capacity()) {
+                    Some(left) => budget = left,
+                    None => *slots = Vec::new(),
+                }
+            }
             let bytes =
                 chains.bytes.capacity() + chains.scratch.iter().map(Vec::capacity).sum::<usize>();
             match byte_budget.checked_sub(bytes) {
@@ -256,13 +268,7 @@ impl TransformCache {
                     chains.scratch = Default::default();
                 }
             }
-            match budget.checked_sub(chains.capacity()) {
-                Some(left) => {
-                    budget = left;
-                    true
-                }
-                None => false,
-            }
+            true
         });
     }
 }
@@ -338,8 +344,15 @@ impl Chains {
     }
 
     /// Slots allocated, over every chain.
+    #[cfg(test)]
     fn capacity(&self) -> usize {
         self.slots.iter().map(Vec::capacity).sum()
+    }
+
+    /// Kept buffers for transforms whose results are not cached (multiMatch
+    /// tests the value after every step).
+    pub(crate) fn scratch(&mut self) -> &mut [Vec<u8>; 2] {
+        &mut self.scratch
     }
 
     /// Are the kinds of every instance under `chain` known?
@@ -392,40 +405,10 @@ pub(crate) fn slots(cache: &mut Chains, chain: ChainId, len: usize) -> &mut Vec<
     slots
 }
 
-/// Applies `steps` to `input` (whose bytes are of `kinds`), each step
-/// writing into one of two kept buffers in turn: the value after them and
-/// its kinds, when any step changed it. A step the value holds none of the
-/// trigger bytes of is skipped without reading the value.
-fn apply_steps<'b>(
-    steps: &[Transform],
-    input: &[u8],
-    mut kinds: ByteKinds,
-    scratch: &'b mut [Vec<u8>; 2],
-) -> Option<(&'b [u8], ByteKinds)> {
-    let mut current = None;
-    for &step in steps {
-        if !kinds.may_change(step) {
-            continue;
-        }
-        let [first, second] = &mut *scratch;
-        let (from, to, written) = match current {
-            None => (input, first, 0),
-            Some(0) => (first.as_slice(), second, 1),
-            Some(_) => (second.as_slice(), first, 0),
-        };
-        to.clear();
-        if step.apply_into(from, to) {
-            current = Some(written);
-            kinds = ByteKinds::of(to);
-        }
-    }
-    current.map(|i| (scratch[i].as_slice(), kinds))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transform::{self, Transform::*};
+    use crate::transform::Transform::*;
 
     /// A recycled cache answers as a new one (nothing transformed, no
     /// summary), keeps the storage of small collections and drops a
@@ -457,11 +440,13 @@ mod tests {
             kept.push((c, chains.capacity(), chains.bytes.capacity() > 0));
             true
         });
+        // Arguments: too many slots to keep, but their few bytes are kept.
         // Headers: both the chain and its `urlDecodeUni` prefix were filled,
-        // and their few bytes kept; the cookie's value was too large to keep.
+        // and kept. The cookie's value was too large to keep.
         assert_eq!(
             kept,
             vec![
+                (Collection::Args, 0, true),
                 (Collection::RequestHeaders, 16, true),
                 (Collection::RequestCookies, 8, false)
             ]

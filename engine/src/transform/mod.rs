@@ -41,6 +41,8 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
+use triggers::ByteKinds;
+
 /// One transformation step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Transform {
@@ -234,10 +236,55 @@ impl Transform {
 }
 
 /// Applies a chain left to right, copying only when a step changes the value.
+/// Applies `chain` to `input` (whose bytes are of `kinds`), each step
+/// writing into one of two kept buffers in turn, and skipping the steps
+/// the value holds no trigger byte of ([`triggers`]). After each step that
+/// changed the value, `changed` is shown it and may stop the chain there
+/// by answering `true`. Returns the value where the chain stopped, and its
+/// kinds, if any step changed it.
+pub fn apply_chain_in<'b>(
+    chain: &[Transform],
+    input: &[u8],
+    mut kinds: ByteKinds,
+    scratch: &'b mut [Vec<u8>; 2],
+    mut changed: impl FnMut(&[u8]) -> bool,
+) -> Option<(&'b [u8], ByteKinds)> {
+    let mut current = None;
+    for &step in chain {
+        if !kinds.may_change(step) {
+            continue;
+        }
+        let [first, second] = &mut *scratch;
+        let (from, to, written) = match current {
+            None => (input, first, 0),
+            Some(0) => (first.as_slice(), second, 1),
+            Some(_) => (second.as_slice(), first, 0),
+        };
+        to.clear();
+        if step.apply_into(from, to) {
+            current = Some(written);
+            kinds = ByteKinds::of(to);
+            if changed(to) {
+                break;
+            }
+        }
+    }
+    current.map(|i| (scratch[i].as_slice(), kinds))
+}
+
+/// Steps the value holds no trigger byte of are skipped (see [`triggers`]).
 pub fn apply_chain<'a>(chain: &[Transform], input: &'a [u8]) -> Cow<'a, [u8]> {
     let mut value = Cow::Borrowed(input);
-    for step in chain {
+    if chain.is_empty() {
+        return value;
+    }
+    let mut kinds = ByteKinds::of(input);
+    for &step in chain {
+        if !kinds.may_change(step) {
+            continue;
+        }
         if let Cow::Owned(changed) = step.apply(&value) {
+            kinds = ByteKinds::of(&changed);
             value = Cow::Owned(changed);
         }
     }
