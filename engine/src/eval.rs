@@ -1076,6 +1076,12 @@ impl PhaseScope<'_> {
                 self.tables
                     .get_or_insert_with(target.collection, || target.collection.instances(req))
             };
+            if table.is_empty() && !target.count {
+                // Nothing to test, negated or not. Under CRS most targets of
+                // a plain GET are empty collections (ARGS, ARGS_NAMES, XML,
+                // FILES...), each set up for a loop that never ran.
+                continue;
+            }
             let selected = table.iter().enumerate().filter(|(_, inst)| {
                 (dynamic || target.selects(&inst.name))
                     && !excl.iter().any(|e| e.removes(target, &inst.name))
