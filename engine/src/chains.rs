@@ -213,8 +213,8 @@ impl ChainTree {
 pub(crate) type TransformCache = ByCollection<Chains>;
 
 /// Slots a transaction keeps for its next request, over all collections
-/// and chains (40 bytes each in palisade.wasm, where pointers and `usize`
-/// are 4 bytes, 56 natively: at most 160 KB in the filter). A GET uses 460
+/// and chains (28 bytes each in palisade.wasm, where pointers and `usize`
+/// are 4 bytes, 48 natively: at most 112 KB in the filter). A GET uses 460
 /// under the built-in rules and 680 under CRS, 50 query arguments 1,840
 /// and 3,348 (bench/README.md); a 4 KB JSON body (5,522 and 10,094) keeps
 /// what fits, chain by chain, and a request with thousands of arguments
