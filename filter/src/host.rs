@@ -158,9 +158,10 @@ struct Shared {
 }
 
 /// Pooled transactions per VM: as many as streams usually overlap on one
-/// worker. Each holds at most 96 KB of cache slots and room for 512 TX
-/// variables (`Transaction::reset`), so about 2 MB in all at most; streams
-/// beyond this many allocate their own, which are then dropped.
+/// worker. Each holds at most 112 KB of cache slots, 64 KB of transformed
+/// values and 32 KB of TX variables (`Transaction::reset`), so about 3.3 MB
+/// in all at most; streams beyond this many allocate their own, which are
+/// then dropped.
 const POOLED_TRANSACTIONS: usize = 16;
 
 #[derive(Default)]
