@@ -11,7 +11,7 @@
 //!
 //! The same kinds, merged over a collection, tell a condition whose
 //! operator needs a rare byte (`=`, `<`, a quote: see
-//! [`crate::operator::required_bytes`]) that no value holds one.
+//! `operator::required_bytes`) that no value holds one.
 //!
 //! Kinds are coarser than bytes (64 bits for 256 bytes), which can only make
 //! a step run when it need not: every byte a step lists sets a bit that the
@@ -143,6 +143,7 @@ static MASKS: [u32; Transform::ALL.len()] = {
 };
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
