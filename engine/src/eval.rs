@@ -302,6 +302,13 @@ const RETAINED_HITS: usize = 16;
 /// a large body.
 const RETAINED_BUFFER_BYTES: usize = 1024;
 
+/// Drops `buffer`'s storage if it is larger than a reset keeps.
+fn drop_if_large(buffer: &mut Vec<u8>) {
+    if buffer.capacity() > RETAINED_BUFFER_BYTES {
+        *buffer = Vec::new();
+    }
+}
+
 /// One value a condition matched.
 #[derive(Clone, Debug, Default)]
 struct Hit {
@@ -359,11 +366,8 @@ impl Hits {
         self.len = 0;
         self.items.truncate(RETAINED_HITS);
         for hit in &mut self.items {
-            for buffer in [&mut hit.key, &mut hit.value] {
-                if buffer.capacity() > RETAINED_BUFFER_BYTES {
-                    *buffer = Vec::new();
-                }
-            }
+            drop_if_large(&mut hit.key);
+            drop_if_large(&mut hit.value);
             if hit.name.capacity() > RETAINED_BUFFER_BYTES {
                 hit.name = String::new();
             }
@@ -437,11 +441,7 @@ impl Transaction {
         let mut hits = std::mem::take(&mut self.hits);
         hits.recycle();
         let mut setvar_buffers = std::mem::take(&mut self.setvar_buffers);
-        for buffer in &mut setvar_buffers {
-            if buffer.capacity() > RETAINED_BUFFER_BYTES {
-                *buffer = Vec::new();
-            }
-        }
+        setvar_buffers.iter_mut().for_each(drop_if_large);
         *self = Transaction {
             transformed,
             scores,
@@ -1032,7 +1032,8 @@ struct PhaseScope<'r> {
     transformed: TransformCache,
     chains: &'r ChainTree,
     prefilter: &'r Prefilter,
-    /// multiMatch's buffers where the collection caches nothing (TX).
+    /// Transform buffers where the collection caches nothing (TX): for
+    /// multiMatch and for plain chains alike.
     uncached_scratch: [Vec<u8>; 2],
 }
 
@@ -1191,7 +1192,19 @@ impl PhaseScope<'_> {
                                     });
                             (Cow::Borrowed(value), seen)
                         }
-                        None => (transform::apply_chain(chain, &inst.value), None),
+                        // Nothing cached (TX, or a chain with no steps): the
+                        // steps write into the scope's kept buffers.
+                        None if chain.is_empty() => (Cow::Borrowed(&*inst.value), None),
+                        None => {
+                            let after = transform::apply_chain_in(
+                                chain,
+                                &inst.value,
+                                ByteKinds::of(&inst.value),
+                                &mut self.uncached_scratch,
+                                |_| false,
+                            );
+                            (Cow::Borrowed(after.map_or(&*inst.value, |(v, _)| v)), None)
+                        }
                     };
                     if seen == Some(false) {
                         // The chain's scan ruled this condition out.

@@ -273,22 +273,18 @@ pub fn apply_chain_in<'b>(
 }
 
 /// Steps the value holds no trigger byte of are skipped (see [`triggers`]).
+/// A wrapper of [`apply_chain_in`] with buffers of its own, for callers off
+/// the per-value path (counts, tests, fuzzing): a changed value is copied
+/// out of them.
 pub fn apply_chain<'a>(chain: &[Transform], input: &'a [u8]) -> Cow<'a, [u8]> {
-    let mut value = Cow::Borrowed(input);
     if chain.is_empty() {
-        return value;
+        return Cow::Borrowed(input);
     }
-    let mut kinds = ByteKinds::of(input);
-    for &step in chain {
-        if !kinds.may_change(step) {
-            continue;
-        }
-        if let Cow::Owned(changed) = step.apply(&value) {
-            kinds = ByteKinds::of(&changed);
-            value = Cow::Owned(changed);
-        }
+    let mut scratch = <[Vec<u8>; 2]>::default();
+    match apply_chain_in(chain, input, ByteKinds::of(input), &mut scratch, |_| false) {
+        Some((after, _)) => Cow::Owned(after.to_vec()),
+        None => Cow::Borrowed(input),
     }
-    value
 }
 
 #[cfg(test)]
