@@ -221,7 +221,12 @@ fn find_delimiter(hay: &[u8], delimiter: &[u8]) -> Option<(usize, usize)> {
 /// A line inside content that looks like a delimiter but is not ours.
 fn flag_lookalike_delimiters(content: &[u8], delimiter: &[u8], flags: &mut Vec<BodyFlag>) {
     let boundary_char = |b: &u8| b.is_ascii_alphanumeric() || b"'()+_,-./:=?".contains(b);
-    for line in content.split(|&b| b == b'\n') {
+    // Only a line that starts with `--` can look like one: find those by
+    // `\n--` instead of splitting every line of an upload byte by byte.
+    let starts = std::iter::once(0).chain(memmem::find_iter(content, b"\n--").map(|at| at + 1));
+    for start in starts {
+        let rest = &content[start..];
+        let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.len() >= 12
             && line.starts_with(b"--")
