@@ -79,9 +79,10 @@ fn rulesets() -> Vec<(&'static str, Settings)> {
     for (name, settings) in &out {
         let p = settings.engine.prefilter_stats();
         eprintln!(
-            "{name}: {} rules; prefilter covers {} regexes with {} regex sets and {} literal automata, {} KiB",
+            "{name}: {} rules; prefilter covers {} regexes and {} phrase lists with {} regex sets and {} literal automata, {} KiB",
             settings.engine.rules().len(),
-            p.conditions,
+            p.regexes,
+            p.phrase_lists,
             p.sets,
             p.automata,
             p.bytes / 1024

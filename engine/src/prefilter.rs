@@ -1,6 +1,6 @@
-//! The cross-rule prefilter: which regex conditions can possibly match a
-//! value, found with one scan per (value, transform chain) instead of one
-//! regex run per rule.
+//! The cross-rule prefilter: which regex and phrase-list conditions can
+//! possibly match a value, found with one scan per (value, transform chain)
+//! instead of one regex or phrase automaton run per rule.
 //!
 //! Why: OWASP CRS runs a few hundred regexes over every argument, header and
 //! cookie. Each regex has its own literal prefilter inside regex-automata,
@@ -19,10 +19,13 @@
 //!   something pays for the overlapping walk that says which. Exact, so a
 //!   benign value runs none of the chain's regexes.
 //! - **Literal automaton**, for a chain whose set would exceed
-//!   `MAX_SET_NFA_STATES` (3,000): one Aho-Corasick automaton over
-//!   literals of which every match of a condition's regex holds one
-//!   (`union`, `<script`); a condition runs only when one of its literals
-//!   occurs.
+//!   `MAX_SET_NFA_STATES` (3,000), or that has no set and two phrase
+//!   lists or more: one Aho-Corasick automaton over literals of which every
+//!   match of a condition's regex holds one (`union`, `<script`), and over
+//!   the chain's `@pm` phrases; a condition runs only when one of its
+//!   literals occurs. A list's phrases are its literals: CRS PL1's JSON mix
+//!   walked 2,100 values a request with its lists' own automata (a tenth of
+//!   its instructions), mostly finding nothing.
 //!
 //! Measured in bench/README.md.
 //!
@@ -33,7 +36,9 @@
 //! up on a value, every condition runs. Literals are regex-syntax's prefix
 //! (or suffix) literals, of which every match starts (or ends) with one (see
 //! [`crate::operator::rx::Rx::take_required_literals`]), and the automaton
-//! ignores ASCII case, which only lets more values through.
+//! ignores ASCII case, which only lets more values through; a phrase list
+//! matches exactly when one of its phrases occurs in any ASCII case, which
+//! is what the automaton reports.
 //! Negated and `multiMatch` conditions, counted (`&ARGS`) and transaction
 //! targets never consult the prefilter; values over `MAX_SCANNED_BYTES`
 //! are not scanned.
@@ -70,6 +75,11 @@ const MAX_SCANNED_BYTES: usize = 2048;
 /// prefilter: at four a built-in chain of four got an automaton, +5.1% on
 /// the built-in GET, for −2% on CRS's JSON mix.
 const MIN_CONDITIONS_PER_CHAIN: usize = 5;
+
+/// Two phrase lists on a chain get an automaton whatever the regexes: each
+/// list's own automaton walks the value as the chain's would, so one walk
+/// replaces two or more.
+const MIN_PHRASE_LISTS_PER_CHAIN: usize = 2;
 
 /// A chain's regex set is kept only while its NFA has at most this many
 /// states; a larger one gets the literal automaton instead. Each new state
@@ -113,6 +123,8 @@ pub(crate) struct Prefilter {
     groups: Vec<Option<Group>>,
     /// Conditions behind a scanner; the width of every [`Seen`] set.
     conditions: usize,
+    /// How many of them are phrase lists (`@pm`), not regexes.
+    phrase_lists: usize,
 }
 
 /// A chain's scanner.
@@ -258,6 +270,8 @@ struct Candidate {
     literals: Option<Vec<Vec<u8>>>,
     source: Option<String>,
     required: Option<RequiredBytes>,
+    /// An `@pm` (its literals are its phrases), not a regex.
+    phrases: bool,
 }
 
 impl Prefilter {
@@ -281,19 +295,30 @@ impl Prefilter {
                 if !reads_request {
                     continue;
                 }
-                let Operator::Rx(rx) = &mut condition.operator else {
-                    continue;
-                };
-                per_chain
-                    .entry(condition.chain)
-                    .or_default()
-                    .push(Candidate {
+                let candidate = match &mut condition.operator {
+                    Operator::Rx(rx) => Candidate {
                         rule: r,
                         condition: c,
                         literals: rx.take_required_literals(),
                         source: rx.take_source(),
                         required: rx.required_bytes().cloned(),
-                    });
+                        phrases: false,
+                    },
+                    // A phrase list is its own literals.
+                    Operator::Pm(pm) => Candidate {
+                        rule: r,
+                        condition: c,
+                        literals: pm.take_phrases(),
+                        source: None,
+                        required: pm.required_bytes().cloned(),
+                        phrases: true,
+                    },
+                    _ => continue,
+                };
+                per_chain
+                    .entry(condition.chain)
+                    .or_default()
+                    .push(candidate);
             }
         }
         // Deterministic condition ids, whatever the hash order.
@@ -308,6 +333,7 @@ impl Prefilter {
             groups[at] = Some(group);
         };
         let mut next: u32 = 0;
+        let mut numbered_phrase_lists = 0;
         for (chain, candidates) in chains {
             let settable: Vec<&Candidate> =
                 candidates.iter().filter(|c| c.source.is_some()).collect();
@@ -328,8 +354,12 @@ impl Prefilter {
             // walk ran on top of them.)
             let with_literals: Vec<&Candidate> =
                 candidates.iter().filter(|c| c.literals.is_some()).collect();
-            if with_literals.len() >= MIN_CONDITIONS_PER_CHAIN {
+            let phrase_lists = with_literals.iter().filter(|c| c.phrases).count();
+            if with_literals.len() >= MIN_CONDITIONS_PER_CHAIN
+                || phrase_lists >= MIN_PHRASE_LISTS_PER_CHAIN
+            {
                 let ids = number(&with_literals, rules, &mut next);
+                numbered_phrase_lists += phrase_lists;
                 if let Some(literals) = Literals::build(&with_literals, &ids) {
                     put(chain, Group::Literals(literals));
                 }
@@ -340,6 +370,7 @@ impl Prefilter {
         Prefilter {
             groups,
             conditions: next as usize,
+            phrase_lists: numbered_phrase_lists,
         }
     }
 
@@ -447,7 +478,8 @@ impl Prefilter {
     /// a ruleset loads.
     pub(crate) fn stats(&self) -> PrefilterStats {
         let mut stats = PrefilterStats {
-            conditions: self.conditions,
+            regexes: self.conditions - self.phrase_lists,
+            phrase_lists: self.phrase_lists,
             automata: 0,
             sets: 0,
             bytes: 0,
@@ -475,7 +507,9 @@ impl Prefilter {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PrefilterStats {
     /// Regex conditions skipped when their chain's scanner rules them out.
-    pub conditions: usize,
+    pub regexes: usize,
+    /// Phrase-list (`@pm`) conditions likewise, behind literal automata.
+    pub phrase_lists: usize,
     /// Literal automata (one per chain that has one).
     pub automata: usize,
     /// Regex sets (one per chain that has one).
@@ -578,6 +612,7 @@ impl Literals {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::operator::pm::Pm;
     use crate::operator::rx::Rx;
 
     /// A set says a pattern matches exactly when that pattern's own regex
@@ -639,6 +674,66 @@ mod tests {
         agrees_with_each_regex(&group, &patterns, &values);
     }
 
+    /// Phrase lists behind a literal automaton: the scan says a list may
+    /// match exactly when one of its phrases occurs, in any ASCII case, as
+    /// the list's own automaton finds it.
+    #[test]
+    fn phrase_lists_behind_an_automaton_agree_with_each_list() {
+        let lists: [&[&str]; 3] = [
+            &["select", "UNION ALL"],
+            &["/etc/passwd", ".htaccess", "passwd"],
+            // Bytes above 0x7F compare exactly.
+            &["\u{ff}boot", "\u{e9}"],
+        ];
+        let values: [&[u8]; 9] = [
+            b"plain text",
+            b"SeLeCt 1",
+            b"x union all y",
+            b"../ETC/PASSWD",
+            b"cat .HTACCESS",
+            "\u{ff}BOOT".as_bytes(),
+            "caf\u{e9}".as_bytes(),
+            "CAF\u{c9}".as_bytes(),
+            b"",
+        ];
+        let pms: Vec<Pm> = lists
+            .iter()
+            .map(|list| Pm::new(&list.iter().map(|p| p.to_string()).collect::<Vec<_>>()).unwrap())
+            .collect();
+        let candidates: Vec<Candidate> = pms
+            .iter()
+            .map(|pm| Candidate {
+                rule: 0,
+                condition: 0,
+                literals: pm.clone().take_phrases(),
+                source: None,
+                required: pm.required_bytes().cloned(),
+                phrases: true,
+            })
+            .collect();
+        let ids: Vec<u32> = (0..lists.len() as u32).collect();
+        let group = Group::Literals(
+            Literals::build(&candidates.iter().collect::<Vec<_>>(), &ids)
+                .expect("automaton builds"),
+        );
+        let mut scanner = Scanner {
+            group: Some(&group),
+            words: 1,
+            scratch: None,
+        };
+        for value in values {
+            let seen = scanner.scan(value);
+            for (id, pm) in pms.iter().enumerate() {
+                assert_eq!(
+                    seen.may_match(id as u32),
+                    pm.find(value).is_some(),
+                    "list {id} on {:?}",
+                    String::from_utf8_lossy(value)
+                );
+            }
+        }
+    }
+
     /// One regex set over `patterns`, built as [`Prefilter::build`] does.
     fn set_of(patterns: &[&str]) -> Group {
         let candidates: Vec<Candidate> = patterns
@@ -651,6 +746,7 @@ mod tests {
                     literals: None,
                     source: rx.take_source(),
                     required: rx.required_bytes().cloned(),
+                    phrases: false,
                 }
             })
             .collect();

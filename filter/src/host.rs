@@ -194,13 +194,14 @@ impl RootContext for Root {
                 log(
                     LogLevel::Info,
                     &format!(
-                        "palisade: loaded {} rules in {elapsed:.1} ms (paranoia {}, threshold {}, mode {:?}, {} scoped policies; prefilter: {} regexes, {} regex sets, {} literal automata, {} KiB)",
+                        "palisade: loaded {} rules in {elapsed:.1} ms (paranoia {}, threshold {}, mode {:?}, {} scoped policies; prefilter: {} regexes, {} phrase lists, {} regex sets, {} literal automata, {} KiB)",
                         settings.engine.rules().len(),
                         settings.policy.paranoia,
                         settings.policy.inbound_threshold,
                         settings.policy.mode,
                         settings.policies.len(),
-                        prefilter.conditions,
+                        prefilter.regexes,
+                        prefilter.phrase_lists,
                         prefilter.sets,
                         prefilter.automata,
                         prefilter.bytes / 1024

@@ -31,9 +31,10 @@ pub struct Summary {
     pub largest_regex: Option<(RuleId, usize)>,
     /// `pm` phrase automata and their heap bytes.
     pub phrase_bytes: usize,
-    /// The prefilter: regex conditions behind it, its regex sets and literal
-    /// automata, bytes.
-    pub prefilter_conditions: usize,
+    /// The prefilter: regex and phrase-list conditions behind it, its regex
+    /// sets and literal automata, bytes.
+    pub prefilter_regexes: usize,
+    pub prefilter_phrase_lists: usize,
     pub prefilter_automata: usize,
     pub prefilter_sets: usize,
     pub prefilter_bytes: usize,
@@ -83,7 +84,8 @@ impl Summary {
             }
         }
         let prefilter = engine.prefilter_stats();
-        s.prefilter_conditions = prefilter.conditions;
+        s.prefilter_regexes = prefilter.regexes;
+        s.prefilter_phrase_lists = prefilter.phrase_lists;
         s.prefilter_automata = prefilter.automata;
         s.prefilter_sets = prefilter.sets;
         s.prefilter_bytes = prefilter.bytes;
@@ -152,9 +154,11 @@ impl Summary {
         }
         let _ = writeln!(
             out,
-            "  prefilter  {} of {} regexes behind {} regex sets and {} literal automata, {} bytes",
-            self.prefilter_conditions,
+            "  prefilter  {} of {} regexes and {} of {} phrase lists behind {} regex sets and {} literal automata, {} bytes",
+            self.prefilter_regexes,
             self.regexes,
+            self.prefilter_phrase_lists,
+            self.operators.get("pm").copied().unwrap_or(0),
             self.prefilter_sets,
             self.prefilter_automata,
             self.prefilter_bytes
@@ -191,7 +195,8 @@ impl Summary {
             },
             "phrases": {"bytes": self.phrase_bytes},
             "prefilter": {
-                "conditions": self.prefilter_conditions,
+                "regexes": self.prefilter_regexes,
+                "phrase_lists": self.prefilter_phrase_lists,
                 "automata": self.prefilter_automata,
                 "sets": self.prefilter_sets,
                 "bytes": self.prefilter_bytes,

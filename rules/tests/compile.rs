@@ -123,7 +123,8 @@ fn json_summary_counts_rules_and_warnings() {
     assert_eq!(json["paranoia"]["2"], 2);
     assert_eq!(json["regexes"]["count"], 6);
     assert!(json["regexes"]["bytes"].as_u64().unwrap() > 0);
-    assert_eq!(json["prefilter"]["conditions"], 5);
+    assert_eq!(json["prefilter"]["regexes"], 5);
+    assert_eq!(json["prefilter"]["phrase_lists"], 0);
     assert_eq!(json["prefilter"]["sets"], 1);
     assert_eq!(
         json["messages"][0],

@@ -30,6 +30,10 @@ pub struct Pm {
     /// no phrase, known without walking the automaton (CRS's path and file
     /// lists run on every argument, most holding no `.`, `/` or `_`).
     required_bytes: Option<RequiredBytes>,
+    /// The phrases, until the engine takes them for its chain's literal
+    /// automaton (see [`crate::prefilter`]): there one walk of the value
+    /// tells several lists, and the regexes beside them, which may match.
+    phrases: Option<Vec<Vec<u8>>>,
 }
 
 impl Pm {
@@ -55,7 +59,14 @@ impl Pm {
         Ok(Pm {
             automaton,
             required_bytes: required_bytes::for_phrases(&phrases),
+            phrases: Some(phrases.iter().map(|p| p.to_vec()).collect()),
         })
+    }
+
+    /// The non-empty phrases, for the engine's prefilter; `None` on later
+    /// calls.
+    pub(crate) fn take_phrases(&mut self) -> Option<Vec<Vec<u8>>> {
+        self.phrases.take()
     }
 
     /// Heap bytes of the phrase automaton, for `palisade compile`'s summary.
