@@ -79,12 +79,12 @@ fn rulesets() -> Vec<(&'static str, Settings)> {
     for (name, settings) in &out {
         let p = settings.engine.prefilter_stats();
         eprintln!(
-            "{name}: {} rules; prefilter covers {} regexes and {} phrase lists with {} regex sets and {} literal automata, {} KiB",
+            "{name}: {} rules; prefilter covers {} regexes and {} phrase lists with {} regex sets and a literal automaton for {} chains, {} KiB",
             settings.engine.rules().len(),
             p.regexes,
             p.phrase_lists,
             p.sets,
-            p.automata,
+            p.literal_chains,
             p.bytes / 1024
         );
     }

@@ -156,7 +156,7 @@ impl ChainTree {
                 if transforms && !cache.is_filled(chain, index) {
                     self.fill(cache, chain, index, len, raw);
                 }
-                let (value, seen) = cache.value_and_seen(chain, index, raw);
+                let (value, seen) = cache.value_and_seen(chain, index, raw, scanner.is_shared());
                 merged.merge(seen.get_or_insert_with(|| scanner.scan(value)));
             }
             cache.summaries[at] = Some(merged);
@@ -259,6 +259,11 @@ impl TransformCache {
                     None => *slots = Vec::new(),
                 }
             }
+            // Half a slot's size each; counted as slots all the same.
+            match budget.checked_sub(chains.raw_seen.capacity()) {
+                Some(left) => budget = left,
+                None => chains.raw_seen = Vec::new(),
+            }
             let bytes =
                 chains.bytes.capacity() + chains.scratch.iter().map(Vec::capacity).sum::<usize>();
             match byte_budget.checked_sub(bytes) {
@@ -296,6 +301,10 @@ pub(crate) struct Chains {
     /// Where a chain's steps write, in turn, before its result is appended
     /// to `bytes` (a step cannot read `bytes` while writing to it).
     scratch: [Vec<u8>; 2],
+    /// By instance: the shared literal automaton's scan of the value as
+    /// received, for every literal chain that left it so (see
+    /// [`Scanner::is_shared`]).
+    raw_seen: Vec<Option<Seen>>,
 }
 
 impl Chains {
@@ -307,6 +316,7 @@ impl Chains {
             all_kinds: Vec::new(),
             bytes: Vec::new(),
             scratch: Default::default(),
+            raw_seen: Vec::new(),
         }
     }
 
@@ -318,21 +328,45 @@ impl Chains {
             .is_some_and(|slot| slot.transformed != Transformed::Unknown)
     }
 
-    /// The value of instance `index` after `chain` (`raw`, its value as
-    /// received, when the chain changed nothing), and the prefilter's scan
-    /// of it, once a condition asked. The slot is filled.
+    /// The value of instance `index` after `chain`: `raw`, its value as
+    /// received, when the chain changed nothing. The slot is filled.
+    pub(crate) fn value<'a>(&'a self, chain: ChainId, index: usize, raw: &'a [u8]) -> &'a [u8] {
+        match self.slots[chain.0 as usize][index].transformed {
+            Transformed::At { start, end, .. } => &self.bytes[start..end],
+            _ => raw,
+        }
+    }
+
+    /// As [`Chains::value`], with where the prefilter's scan of it is
+    /// kept: in the slot, or, for a value left as received by a chain whose
+    /// scanner is `shared` ([`Scanner::is_shared`]), once per instance for
+    /// every such chain.
+    #[inline(always)]
     pub(crate) fn value_and_seen<'a>(
         &'a mut self,
         chain: ChainId,
         index: usize,
         raw: &'a [u8],
+        shared: bool,
     ) -> (&'a [u8], &'a mut Option<Seen>) {
-        let slot = &mut self.slots[chain.0 as usize][index];
-        let value = match slot.transformed {
-            Transformed::At { start, end, .. } => &self.bytes[start..end],
-            _ => raw,
+        let Chains {
+            slots,
+            bytes,
+            raw_seen,
+            ..
+        } = self;
+        let slots = &mut slots[chain.0 as usize];
+        let (value, seen) = match slots[index].transformed {
+            Transformed::At { start, end, .. } => (&bytes[start..end], &mut slots[index].seen),
+            _ if shared => {
+                if raw_seen.len() <= index {
+                    grow(raw_seen, slots.len());
+                }
+                (raw, &mut raw_seen[index])
+            }
+            _ => (raw, &mut slots[index].seen),
         };
-        (value, &mut slot.seen)
+        (value, seen)
     }
 
     /// As new, keeping the storage: every slot and summary unknown.
@@ -343,6 +377,7 @@ impl Chains {
         self.summaries.clear();
         self.all_kinds.clear();
         self.bytes.clear();
+        self.raw_seen.clear();
     }
 
     /// Slots allocated, over every chain.
@@ -396,6 +431,15 @@ enum Transformed {
         end: usize,
         kinds: ByteKinds,
     },
+}
+
+/// Sizes a collection's shared scans (`Chains::raw_seen`) to its `len`
+/// instances: once per collection and request, kept out of the per-value
+/// path.
+#[cold]
+#[inline(never)]
+fn grow(raw_seen: &mut Vec<Option<Seen>>, len: usize) {
+    raw_seen.resize(len, None);
 }
 
 /// The slots of one chain of a collection, one per instance.
@@ -495,7 +539,7 @@ mod tests {
                     tree.fill(&mut cache, id, index, values.len(), raw);
                     let expected = transform::apply_chain(&rules[chain], raw);
                     assert!(cache.is_filled(id, index));
-                    let (got, _) = cache.value_and_seen(id, index, raw);
+                    let got = cache.value(id, index, raw);
                     assert_eq!(
                         got,
                         expected.as_ref(),

@@ -1180,17 +1180,26 @@ impl PhaseScope<'_> {
                                     &inst.value,
                                 );
                             }
-                            let (value, seen) =
-                                by_chain.value_and_seen(condition.chain, index, &inst.value);
-                            let seen =
-                                condition
-                                    .prefilter
-                                    .zip(scanner.as_mut())
-                                    .map(|(id, scanner)| {
-                                        seen.get_or_insert_with(|| scanner.scan(value))
-                                            .may_match(id)
-                                    });
-                            (Cow::Borrowed(value), seen)
+                            match condition.prefilter.zip(scanner.as_mut()) {
+                                Some((id, scanner)) => {
+                                    let (value, seen) = by_chain.value_and_seen(
+                                        condition.chain,
+                                        index,
+                                        &inst.value,
+                                        scanner.is_shared(),
+                                    );
+                                    let seen = seen.get_or_insert_with(|| scanner.scan(value));
+                                    (Cow::Borrowed(value), Some(seen.may_match(id)))
+                                }
+                                None => (
+                                    Cow::Borrowed(by_chain.value(
+                                        condition.chain,
+                                        index,
+                                        &inst.value,
+                                    )),
+                                    None,
+                                ),
+                            }
                         }
                         // Nothing cached (TX, or a chain with no steps): the
                         // steps write into the scope's kept buffers.

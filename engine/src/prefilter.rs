@@ -20,12 +20,14 @@
 //!   benign value runs none of the chain's regexes.
 //! - **Literal automaton**, for a chain whose set would exceed
 //!   `MAX_SET_NFA_STATES` (3,000), or that has no set and two phrase
-//!   lists or more: one Aho-Corasick automaton over literals of which every
+//!   lists or more: an Aho-Corasick automaton over literals of which every
 //!   match of a condition's regex holds one (`union`, `<script`), and over
 //!   the chain's `@pm` phrases; a condition runs only when one of its
 //!   literals occurs. A list's phrases are its literals: CRS PL1's JSON mix
 //!   walked 2,100 values a request with its lists' own automata (a tenth of
-//!   its instructions), mostly finding nothing.
+//!   its instructions), mostly finding nothing. Every such chain shares
+//!   one automaton, so that a value its chains leave as received is walked
+//!   once for all of them, not once per chain.
 //!
 //! Measured in bench/README.md.
 //!
@@ -121,6 +123,9 @@ pub(crate) struct Prefilter {
     /// Indexed by chain id: looked up for every (condition, target), where
     /// a std `HashMap` (SipHash) cost the built-in GET 3% (callgrind).
     groups: Vec<Option<Group>>,
+    /// The one literal automaton, over the literals of every chain whose
+    /// group is [`Group::Literals`].
+    literals: Option<Literals>,
     /// Conditions behind a scanner; the width of every [`Seen`] set.
     conditions: usize,
     /// How many of them are phrase lists (`@pm`), not regexes.
@@ -134,8 +139,9 @@ pub(crate) struct Prefilter {
 enum Group {
     /// The chain's regexes themselves, exact.
     Set(RegexSet),
-    /// For a chain whose set would be too large.
-    Literals(Literals),
+    /// For a chain whose set would be too large, or that has phrase lists:
+    /// the literal automaton every such chain shares.
+    Literals,
 }
 
 /// Literals of which each condition needs one: a value holding none of a
@@ -251,6 +257,9 @@ impl Seen {
 /// V8, less than the runs resolve).
 pub(crate) struct Scanner<'p> {
     group: Option<&'p Group>,
+    literals: Option<&'p Literals>,
+    /// The group is the shared literal automaton (see [`Scanner::is_shared`]).
+    shared: bool,
     words: usize,
     scratch: Option<PoolGuard<'p, Scratch, NewScratch>>,
 }
@@ -277,9 +286,9 @@ struct Candidate {
 impl Prefilter {
     /// Numbers the eligible conditions (`Condition::prefilter`) and builds
     /// a scanner per chain: the chain's regex set where it can be built
-    /// within [`MAX_SET_NFA_STATES`], else the automaton of its conditions'
-    /// literals. A chain with neither is left out: its values then pass
-    /// every condition, as without a prefilter.
+    /// within [`MAX_SET_NFA_STATES`], else the shared automaton, over its
+    /// conditions' literals among others. A chain with neither is left
+    /// out: its values then pass every condition, as without a prefilter.
     pub(crate) fn build(rules: &mut [Rule]) -> Prefilter {
         let mut per_chain: HashMap<ChainId, Vec<Candidate>> = HashMap::new();
         for (r, rule) in rules.iter_mut().enumerate() {
@@ -325,7 +334,7 @@ impl Prefilter {
         let mut chains: Vec<(ChainId, Vec<Candidate>)> = per_chain.into_iter().collect();
         chains.sort_by_key(|(chain, _)| chain.0);
         let mut groups: Vec<Option<Group>> = Vec::new();
-        let mut put = |chain: ChainId, group: Group| {
+        let put = |groups: &mut Vec<Option<Group>>, chain: ChainId, group: Group| {
             let at = usize::from(chain.0);
             if groups.len() <= at {
                 groups.resize_with(at + 1, || None);
@@ -334,7 +343,12 @@ impl Prefilter {
         };
         let mut next: u32 = 0;
         let mut numbered_phrase_lists = 0;
-        for (chain, candidates) in chains {
+        // Every literal chain's candidates and ids, for the one automaton.
+        let mut literal_chains = Vec::new();
+        let mut literal_candidates: Vec<&Candidate> = Vec::new();
+        let mut literal_ids = Vec::new();
+        for (chain, candidates) in &chains {
+            let chain = *chain;
             let settable: Vec<&Candidate> =
                 candidates.iter().filter(|c| c.source.is_some()).collect();
             if settable.len() >= MIN_CONDITIONS_PER_SET {
@@ -342,7 +356,11 @@ impl Prefilter {
                     let ids = number(&settable, rules, &mut next);
                     let required =
                         RequiredBytes::union(settable.iter().map(|c| c.required.as_ref()));
-                    put(chain, Group::Set(RegexSet::new(dfa, ids, required)));
+                    put(
+                        &mut groups,
+                        chain,
+                        Group::Set(RegexSet::new(dfa, ids, required)),
+                    );
                     continue;
                 }
             }
@@ -358,17 +376,27 @@ impl Prefilter {
             if with_literals.len() >= MIN_CONDITIONS_PER_CHAIN
                 || phrase_lists >= MIN_PHRASE_LISTS_PER_CHAIN
             {
-                let ids = number(&with_literals, rules, &mut next);
+                literal_ids.extend(number(&with_literals, rules, &mut next));
+                literal_candidates.extend(with_literals);
                 numbered_phrase_lists += phrase_lists;
-                if let Some(literals) = Literals::build(&with_literals, &ids) {
-                    put(chain, Group::Literals(literals));
-                }
+                literal_chains.push(chain);
+            }
+        }
+        // One automaton for every literal chain, not one each: a value
+        // most chains leave as received (CRS PL1's JSON mix: 5 literal
+        // chains a value, 4.7 of them on the value as received) is walked
+        // once for all, and literals the chains share are stored once.
+        let literals = Literals::build(&literal_candidates, &literal_ids);
+        if literals.is_some() {
+            for chain in literal_chains {
+                put(&mut groups, chain, Group::Literals);
             }
         }
         // Conditions numbered for a group that was then left out keep
         // their ids: with no group, `scan` answers `All` for them.
         Prefilter {
             groups,
+            literals,
             conditions: next as usize,
             phrase_lists: numbered_phrase_lists,
         }
@@ -376,11 +404,14 @@ impl Prefilter {
 
     /// The scanner for values after `chain`.
     pub(crate) fn scanner(&self, chain: ChainId) -> Scanner<'_> {
+        let group = self
+            .groups
+            .get(usize::from(chain.0))
+            .and_then(Option::as_ref);
         Scanner {
-            group: self
-                .groups
-                .get(usize::from(chain.0))
-                .and_then(Option::as_ref),
+            group,
+            literals: self.literals.as_ref(),
+            shared: matches!(group, Some(Group::Literals)),
             words: self.conditions.div_ceil(64),
             scratch: None,
         }
@@ -480,9 +511,12 @@ impl Prefilter {
         let mut stats = PrefilterStats {
             regexes: self.conditions - self.phrase_lists,
             phrase_lists: self.phrase_lists,
-            automata: 0,
+            literal_chains: 0,
             sets: 0,
-            bytes: 0,
+            bytes: self.literals.as_ref().map_or(0, |literals| {
+                literals.automaton.memory_usage()
+                    + literals.owners.iter().map(|o| o.len() * 4).sum::<usize>()
+            }),
         };
         for group in self.groups.iter().flatten() {
             match group {
@@ -492,11 +526,7 @@ impl Prefilter {
                     // visited, up to SET_CACHE_BYTES.
                     stats.bytes += set.dfa.get_nfa().memory_usage();
                 }
-                Group::Literals(literals) => {
-                    stats.automata += 1;
-                    stats.bytes += literals.automaton.memory_usage()
-                        + literals.owners.iter().map(|o| o.len() * 4).sum::<usize>();
-                }
+                Group::Literals => stats.literal_chains += 1,
             }
         }
         stats
@@ -510,8 +540,8 @@ pub struct PrefilterStats {
     pub regexes: usize,
     /// Phrase-list (`@pm`) conditions likewise, behind literal automata.
     pub phrase_lists: usize,
-    /// Literal automata (one per chain that has one).
-    pub automata: usize,
+    /// Chains scanned by the literal automaton (there is one, shared).
+    pub literal_chains: usize,
     /// Regex sets (one per chain that has one).
     pub sets: usize,
     /// Heap bytes of the scanners: automata with their literal-to-condition
@@ -521,6 +551,16 @@ pub struct PrefilterStats {
 }
 
 impl Scanner<'_> {
+    /// Is this scanner's answer for a value the same whatever the chain?
+    /// True of the literal automaton, which every literal chain shares: a
+    /// value its chain left as received is then scanned once for all of
+    /// them (see [`crate::chains::Chains::value_and_seen`]). Each marks
+    /// the conditions of every chain whose literals occur; a chain only
+    /// reads its own conditions' marks.
+    pub(crate) fn is_shared(&self) -> bool {
+        self.shared
+    }
+
     /// Which of the group's conditions may match `value` (already
     /// transformed by the group's chain).
     pub(crate) fn scan(&mut self, value: &[u8]) -> Seen {
@@ -538,7 +578,10 @@ impl Scanner<'_> {
                     return Seen::All;
                 }
             }
-            Group::Literals(literals) => literals.scan(value, self.words, &mut bits),
+            Group::Literals => match self.literals {
+                Some(literals) => literals.scan(value, self.words, &mut bits),
+                None => return Seen::All,
+            },
         }
         bits.map_or(Seen::Nothing, Seen::Some)
     }
@@ -712,12 +755,12 @@ mod tests {
             })
             .collect();
         let ids: Vec<u32> = (0..lists.len() as u32).collect();
-        let group = Group::Literals(
-            Literals::build(&candidates.iter().collect::<Vec<_>>(), &ids)
-                .expect("automaton builds"),
-        );
+        let literals = Literals::build(&candidates.iter().collect::<Vec<_>>(), &ids)
+            .expect("automaton builds");
         let mut scanner = Scanner {
-            group: Some(&group),
+            group: Some(&Group::Literals),
+            literals: Some(&literals),
+            shared: true,
             words: 1,
             scratch: None,
         };
@@ -759,6 +802,8 @@ mod tests {
     fn agrees_with_each_regex(group: &Group, patterns: &[&str], values: &[&[u8]]) {
         let mut scanner = Scanner {
             group: Some(group),
+            literals: None,
+            shared: false,
             words: 1,
             scratch: None,
         };

@@ -194,7 +194,7 @@ impl RootContext for Root {
                 log(
                     LogLevel::Info,
                     &format!(
-                        "palisade: loaded {} rules in {elapsed:.1} ms (paranoia {}, threshold {}, mode {:?}, {} scoped policies; prefilter: {} regexes, {} phrase lists, {} regex sets, {} literal automata, {} KiB)",
+                        "palisade: loaded {} rules in {elapsed:.1} ms (paranoia {}, threshold {}, mode {:?}, {} scoped policies; prefilter: {} regexes, {} phrase lists, {} regex sets, {} literal chains, {} KiB)",
                         settings.engine.rules().len(),
                         settings.policy.paranoia,
                         settings.policy.inbound_threshold,
@@ -203,7 +203,7 @@ impl RootContext for Root {
                         prefilter.regexes,
                         prefilter.phrase_lists,
                         prefilter.sets,
-                        prefilter.automata,
+                        prefilter.literal_chains,
                         prefilter.bytes / 1024
                     ),
                 );

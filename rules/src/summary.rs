@@ -32,10 +32,10 @@ pub struct Summary {
     /// `pm` phrase automata and their heap bytes.
     pub phrase_bytes: usize,
     /// The prefilter: regex and phrase-list conditions behind it, its regex
-    /// sets and literal automata, bytes.
+    /// sets, the chains its literal automaton scans, bytes.
     pub prefilter_regexes: usize,
     pub prefilter_phrase_lists: usize,
-    pub prefilter_automata: usize,
+    pub prefilter_literal_chains: usize,
     pub prefilter_sets: usize,
     pub prefilter_bytes: usize,
     /// Size of the artifact written.
@@ -86,7 +86,7 @@ impl Summary {
         let prefilter = engine.prefilter_stats();
         s.prefilter_regexes = prefilter.regexes;
         s.prefilter_phrase_lists = prefilter.phrase_lists;
-        s.prefilter_automata = prefilter.automata;
+        s.prefilter_literal_chains = prefilter.literal_chains;
         s.prefilter_sets = prefilter.sets;
         s.prefilter_bytes = prefilter.bytes;
         s
@@ -154,13 +154,13 @@ impl Summary {
         }
         let _ = writeln!(
             out,
-            "  prefilter  {} of {} regexes and {} of {} phrase lists behind {} regex sets and {} literal automata, {} bytes",
+            "  prefilter  {} of {} regexes and {} of {} phrase lists behind {} regex sets and a literal automaton for {} chains, {} bytes",
             self.prefilter_regexes,
             self.regexes,
             self.prefilter_phrase_lists,
             self.operators.get("pm").copied().unwrap_or(0),
             self.prefilter_sets,
-            self.prefilter_automata,
+            self.prefilter_literal_chains,
             self.prefilter_bytes
         );
         let count = |prefix: &str| {
@@ -197,7 +197,7 @@ impl Summary {
             "prefilter": {
                 "regexes": self.prefilter_regexes,
                 "phrase_lists": self.prefilter_phrase_lists,
-                "automata": self.prefilter_automata,
+                "literal_chains": self.prefilter_literal_chains,
                 "sets": self.prefilter_sets,
                 "bytes": self.prefilter_bytes,
             },
