@@ -17,10 +17,18 @@
 //! phrase length rather than phrases × 256. Empty phrases are dropped (one
 //! would match every value); a list with no phrase left is an error.
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use super::required_bytes::{self, RequiredBytes};
 use super::OpMatch;
+
+/// Heap bytes past which a list gets the contiguous NFA instead of the DFA
+/// aho-corasick picks for lists of up to 100 phrases: a DFA's size grows
+/// with the phrases' length times the byte classes, and CRS's web-shell
+/// list (74 phrases of 73 bytes on average) took 2.48 MB in every VM,
+/// a third of all CRS's phrase automata; its NFA takes 103 KB. (CRS's
+/// scanner list, 78 short phrases in a 294 KB DFA, gets an NFA too.)
+const MAX_PHRASE_DFA_BYTES: usize = 256 * 1024;
 
 /// A compiled `@pm`.
 #[derive(Clone, Debug)]
@@ -51,11 +59,18 @@ impl Pm {
         if phrases.is_empty() {
             return Err("needs at least one non-empty phrase".to_string());
         }
-        let automaton = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostFirst)
-            .build(&phrases)
-            .map_err(|e| format!("phrase automaton: {e}"))?;
+        let build = |kind: Option<AhoCorasickKind>| {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::LeftmostFirst)
+                .kind(kind)
+                .build(&phrases)
+                .map_err(|e| format!("phrase automaton: {e}"))
+        };
+        let mut automaton = build(None)?;
+        if automaton.memory_usage() > MAX_PHRASE_DFA_BYTES {
+            automaton = build(Some(AhoCorasickKind::ContiguousNFA))?;
+        }
         Ok(Pm {
             automaton,
             required_bytes: required_bytes::for_phrases(&phrases),
