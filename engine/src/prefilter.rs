@@ -538,7 +538,7 @@ impl Prefilter {
 pub struct PrefilterStats {
     /// Regex conditions skipped when their chain's scanner rules them out.
     pub regexes: usize,
-    /// Phrase-list (`@pm`) conditions likewise, behind literal automata.
+    /// Phrase-list (`@pm`) conditions likewise, behind the literal automaton.
     pub phrase_lists: usize,
     /// Chains scanned by the literal automaton (there is one, shared).
     pub literal_chains: usize,
