@@ -1168,7 +1168,7 @@ impl PhaseScope<'_> {
                     };
                     multi_match(condition, chain, &inst.value, scratch, &macros)
                 } else {
-                    let (value, seen): (Cow<'_, [u8]>, _) = match cached.as_deref_mut() {
+                    let (value, seen): (&[u8], _) = match cached.as_deref_mut() {
                         Some(by_chain) => {
                             if !chain.is_empty() && !by_chain.is_filled(condition.chain, index) {
                                 // Computed from the chain's prefix, itself cached.
@@ -1189,21 +1189,14 @@ impl PhaseScope<'_> {
                                         scanner.is_shared(),
                                     );
                                     let seen = seen.get_or_insert_with(|| scanner.scan(value));
-                                    (Cow::Borrowed(value), Some(seen.may_match(id)))
+                                    (value, Some(seen.may_match(id)))
                                 }
-                                None => (
-                                    Cow::Borrowed(by_chain.value(
-                                        condition.chain,
-                                        index,
-                                        &inst.value,
-                                    )),
-                                    None,
-                                ),
+                                None => (by_chain.value(condition.chain, index, &inst.value), None),
                             }
                         }
                         // Nothing cached (TX, or a chain with no steps): the
                         // steps write into the scope's kept buffers.
-                        None if chain.is_empty() => (Cow::Borrowed(&*inst.value), None),
+                        None if chain.is_empty() => (&*inst.value, None),
                         None => {
                             let after = transform::apply_chain_in(
                                 chain,
@@ -1212,14 +1205,14 @@ impl PhaseScope<'_> {
                                 &mut self.uncached_scratch,
                                 |_| false,
                             );
-                            (Cow::Borrowed(after.map_or(&*inst.value, |(v, _)| v)), None)
+                            (after.map_or(&*inst.value, |(v, _)| v), None)
                         }
                     };
                     if seen == Some(false) {
                         // The chain's scan ruled this condition out.
                         continue;
                     }
-                    test(&condition.operator, condition.negate, &value, &macros)
+                    test(&condition.operator, condition.negate, value, &macros)
                         .map(|span| (value, span))
                 };
                 if let Some((value, span)) = found {
@@ -1233,7 +1226,7 @@ impl PhaseScope<'_> {
                         target.describe_into(&inst.name, &mut hit.name);
                     }
                     hit.key.extend_from_slice(&inst.name);
-                    hit.value.extend_from_slice(&value);
+                    hit.value.extend_from_slice(value);
                     hit.span = span;
                     hit.dynamic = dynamic;
                     if !condition.collect_all {
@@ -1246,7 +1239,7 @@ impl PhaseScope<'_> {
 }
 
 /// A matched value and the span the operator reported in it.
-type ValueMatch<'v> = (Cow<'v, [u8]>, Option<(usize, usize)>);
+type ValueMatch<'v> = (&'v [u8], Option<(usize, usize)>);
 
 /// `multiMatch`: the operator runs on the value as received and again after
 /// every transform step that changed it. The values after each step are
@@ -1261,14 +1254,14 @@ fn multi_match<'v>(
     macros: &Macros<'_>,
 ) -> Option<ValueMatch<'v>> {
     if let Some(span) = test(&condition.operator, condition.negate, value, macros) {
-        return Some((Cow::Borrowed(value), span));
+        return Some((value, span));
     }
     let mut found = None;
     let last = transform::apply_chain_in(chain, value, ByteKinds::of(value), scratch, |after| {
         found = test(&condition.operator, condition.negate, after, macros);
         found.is_some()
     });
-    Some((Cow::Borrowed(last?.0), found?))
+    Some((last?.0, found?))
 }
 
 /// Stores a regex's groups as `TX:0`..`TX:9` (SecLang `capture`); groups
