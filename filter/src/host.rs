@@ -19,6 +19,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::Duration;
 
 use palisade_engine::eval::{Mode, PolicyId};
 use palisade_engine::request::{Header, Request, ResponseData};
@@ -55,6 +56,9 @@ struct Metrics {
     /// Gauge: this VM's linear memory in bytes (what the engine's heap
     /// has grown to; wasm memory never shrinks, so it is the VM's peak).
     vm_memory: Option<u32>,
+    /// Histogram: microseconds Palisade's callbacks took per request
+    /// (`bench/run.sh` reads it to tell Palisade's time from Envoy's).
+    filter_time: Option<u32>,
     /// The last value recorded in `vm_memory`.
     vm_memory_seen: Cell<usize>,
     /// Per-rule hit counters, defined on a rule's first hit.
@@ -63,7 +67,7 @@ struct Metrics {
 
 impl Metrics {
     fn define() -> Self {
-        let counter = |name: &str| match hostcalls::define_metric(MetricType::Counter, name) {
+        let define = |kind: MetricType, name: &str| match hostcalls::define_metric(kind, name) {
             Ok(id) => Some(id),
             Err(e) => {
                 log(
@@ -73,23 +77,15 @@ impl Metrics {
                 None
             }
         };
+        let counter = |name: &str| define(MetricType::Counter, name);
         Metrics {
             inspected: counter("palisade.requests_inspected"),
             blocked: counter("palisade.requests_blocked"),
             detected: counter("palisade.requests_detected"),
             body_limit_hits: counter("palisade.body_limit_hits"),
             response_blocked: counter("palisade.responses_blocked"),
-            vm_memory: match hostcalls::define_metric(MetricType::Gauge, "palisade.vm_memory_bytes")
-            {
-                Ok(id) => Some(id),
-                Err(e) => {
-                    log(
-                        LogLevel::Warn,
-                        &format!("palisade: cannot define metric palisade.vm_memory_bytes: {e:?}"),
-                    );
-                    None
-                }
-            },
+            vm_memory: define(MetricType::Gauge, "palisade.vm_memory_bytes"),
+            filter_time: define(MetricType::Histogram, "palisade.filter_time_us"),
             vm_memory_seen: Cell::new(0),
             rules: RefCell::new(HashMap::new()),
         }
@@ -107,6 +103,14 @@ impl Metrics {
         if bytes != self.vm_memory_seen.get() {
             self.vm_memory_seen.set(bytes);
             let _ = hostcalls::record_metric(id, bytes as u64);
+        }
+    }
+
+    /// One request's time in Palisade, rounded to the microsecond.
+    fn record_filter_time(&self, busy: Duration) {
+        if let Some(id) = self.filter_time {
+            let micros = (busy.as_nanos() + 500) / 1000;
+            let _ = hostcalls::record_metric(id, u64::try_from(micros).unwrap_or(u64::MAX));
         }
     }
 
@@ -250,6 +254,7 @@ impl RootContext for Root {
             done: false,
             response: ResponseState::Skip,
             pending_log: false,
+            busy: Duration::ZERO,
         }))
     }
 
@@ -273,6 +278,8 @@ struct Stream {
     response: ResponseState,
     /// The verdict line is still to be written (response phases pending).
     pending_log: bool,
+    /// Time spent in this stream's callbacks so far.
+    busy: Duration,
 }
 
 /// Response inspection for one stream.
@@ -304,6 +311,20 @@ impl Drop for Stream {
 }
 
 impl Stream {
+    /// Runs one callback, adding its wall-clock time to `busy`: on one
+    /// worker thread, with nothing awaited inside, that is CPU time. A
+    /// failed clock read leaves the callback untimed.
+    fn timed<R>(&mut self, callback: impl FnOnce(&mut Self) -> R) -> R {
+        let started = hostcalls::get_current_time().ok();
+        let result = callback(self);
+        if let Some(elapsed) =
+            started.and_then(|t| hostcalls::get_current_time().ok()?.duration_since(t).ok())
+        {
+            self.busy += elapsed;
+        }
+        result
+    }
+
     fn settings(&self) -> &Settings {
         &self.shared.settings
     }
@@ -601,8 +622,43 @@ impl Stream {
     }
 }
 
+/// Each callback is timed: the sum, recorded when the stream ends, is the
+/// histogram `palisade.filter_time_us` (Palisade's own time per request,
+/// the host calls it makes included).
 impl HttpContext for Stream {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        self.timed(|s| s.request_headers(end_of_stream))
+    }
+
+    fn on_http_request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+        self.timed(|s| s.request_body(size, end_of_stream))
+    }
+
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        self.timed(Stream::request_trailers)
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        self.timed(|s| s.response_headers(end_of_stream))
+    }
+
+    fn on_http_response_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+        self.timed(|s| s.response_body(size, end_of_stream))
+    }
+
+    fn on_http_response_trailers(&mut self, _num_trailers: usize) -> Action {
+        self.timed(Stream::response_trailers)
+    }
+
+    fn on_log(&mut self) {
+        self.timed(Stream::log_stream);
+        self.shared.metrics.record_filter_time(self.busy);
+    }
+}
+
+/// The callbacks' work.
+impl Stream {
+    fn request_headers(&mut self, end_of_stream: bool) -> Action {
         #[cfg(feature = "fault-injection")]
         fault::inject();
         Metrics::bump(self.shared.metrics.inspected);
@@ -622,7 +678,7 @@ impl HttpContext for Stream {
         Action::Continue
     }
 
-    fn on_http_request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+    fn request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
         if self.done {
             return Action::Continue;
         }
@@ -654,7 +710,7 @@ impl HttpContext for Stream {
         self.inspect_body(size, false)
     }
 
-    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+    fn response_headers(&mut self, end_of_stream: bool) -> Action {
         if self.response != ResponseState::Awaiting {
             return Action::Continue;
         }
@@ -692,7 +748,7 @@ impl HttpContext for Stream {
         Action::Continue
     }
 
-    fn on_http_response_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+    fn response_body(&mut self, size: usize, end_of_stream: bool) -> Action {
         match self.response {
             ResponseState::Buffering => {}
             ResponseState::Dropping => {
@@ -712,7 +768,7 @@ impl HttpContext for Stream {
         self.inspect_response_body(size, size, false)
     }
 
-    fn on_http_response_trailers(&mut self, _num_trailers: usize) -> Action {
+    fn response_trailers(&mut self) -> Action {
         if self.response != ResponseState::Buffering {
             return Action::Continue;
         }
@@ -724,7 +780,7 @@ impl HttpContext for Stream {
         self.inspect_response_body(size.min(limit), size, size > limit)
     }
 
-    fn on_log(&mut self) {
+    fn log_stream(&mut self) {
         self.shared.metrics.note_vm_memory();
         // The response phases never ran (upstream reset, no response), or
         // the request itself never finished (the client left mid-body):
@@ -739,7 +795,7 @@ impl HttpContext for Stream {
         }
     }
 
-    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+    fn request_trailers(&mut self) -> Action {
         if self.done {
             return Action::Continue;
         }

@@ -384,6 +384,30 @@ impl Gateway {
             .collect())
     }
 
+    /// A proxy-wasm histogram's running sum and count (`name` as the
+    /// filter defines it: `palisade.filter_time_us`), from the admin
+    /// `/stats/prometheus`, which spells it without Envoy's `wasmcustom.`
+    /// prefix and with `_` for `.`. Current only where the bootstrap sets
+    /// `stats_flush_on_admin`, as `envoy-config/gateway.yaml` does; (0, 0)
+    /// before any value.
+    pub fn histogram_totals(&self, name: &str) -> Result<(f64, u64), String> {
+        let resp =
+            Request::get(&format!("/stats/prometheus?filter={name}")).send(self.admin_port)?;
+        let text = resp.text();
+        let series = name.replace('.', "_");
+        let value = |suffix: &str| {
+            text.lines().find_map(|l| {
+                let (name, value) = l.split_once(' ')?;
+                let name = name.split('{').next()?;
+                (name == format!("{series}_{suffix}")).then(|| value.trim().parse::<f64>().ok())?
+            })
+        };
+        Ok((
+            value("sum").unwrap_or(0.0),
+            value("count").unwrap_or(0.0) as u64,
+        ))
+    }
+
     /// One stat's value (0 when absent).
     pub fn stat(&self, name: &str) -> Result<u64, String> {
         Ok(self

@@ -5,6 +5,7 @@
 
 use palisade_e2e::{Gateway, Request};
 use serde_json::json;
+use std::time::{Duration, Instant};
 
 const UPSTREAM: &str = env!("CARGO_BIN_EXE_palisade-upstream");
 
@@ -65,4 +66,16 @@ fn blocks_attacks_passes_traffic_logs_and_counts() {
     // The VM's linear memory, for soak runs: at least the loaded ruleset.
     let vm = gw.stat("wasmcustom.palisade.vm_memory_bytes").unwrap();
     assert!((1 << 20..1 << 30).contains(&vm), "vm_memory_bytes {vm}");
+    // Palisade's time per request: one value per finished stream, recorded
+    // at its end, which may come just after the client has the response.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let (sum, count) = loop {
+        let totals = gw.histogram_totals("palisade.filter_time_us").unwrap();
+        if totals.1 >= 3 || Instant::now() > deadline {
+            break totals;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(count, 3, "filter_time_us count");
+    assert!(sum > 0.0 && sum < 3e6, "filter_time_us sum {sum}");
 }

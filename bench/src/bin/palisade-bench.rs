@@ -124,6 +124,10 @@ struct Run {
     p99_us: f64,
     p999_us: f64,
     envoy_cpu_us_per_request: f64,
+    /// Palisade's own time per request (its callbacks, host calls
+    /// included), from the filter's `palisade.filter_time_us` histogram:
+    /// what of Envoy's CPU per request is Palisade's. None without Palisade.
+    palisade_us_per_request: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -244,6 +248,7 @@ fn run(args: Args) -> Result<(), String> {
             for load in [Load::FixedRate, Load::Saturation] {
                 let warm = Duration::from_secs((args.duration / 4).max(1));
                 drive(gw.port, &requests, load, args.connections, args.rate, warm);
+                let filter_before = gw.histogram_totals(FILTER_TIME)?;
                 let cpu_before = cpu_ticks(pid)?;
                 let result = drive(
                     gw.port,
@@ -254,9 +259,15 @@ fn run(args: Args) -> Result<(), String> {
                     Duration::from_secs(args.duration),
                 );
                 let cpu = cpu_ticks(pid)?.saturating_sub(cpu_before);
-                let run = result.into_run(config, mix, load, cpu);
+                let filter_after = gw.histogram_totals(FILTER_TIME)?;
+                let mut run = result.into_run(config, mix, load, cpu);
+                let timed = filter_after.1.saturating_sub(filter_before.1);
+                if timed > 0 {
+                    run.palisade_us_per_request =
+                        Some((filter_after.0 - filter_before.0) / timed as f64);
+                }
                 eprintln!(
-                    "{:<20} {:<16} {:<10} {:>8.0} rps  p50 {:>7.0} µs  p99 {:>7.0} µs  p99.9 {:>7.0} µs  cpu {:>6.1} µs/req  errors {}",
+                    "{:<20} {:<16} {:<10} {:>8.0} rps  p50 {:>7.0} µs  p99 {:>7.0} µs  p99.9 {:>7.0} µs  cpu {:>6.1} µs/req  palisade {:>6} µs/req  errors {}",
                     config.name(),
                     mix.name(),
                     format!("{load:?}"),
@@ -265,6 +276,7 @@ fn run(args: Args) -> Result<(), String> {
                     run.p99_us,
                     run.p999_us,
                     run.envoy_cpu_us_per_request,
+                    palisade_cell(&run),
                     run.errors
                 );
                 report.runs.push(run);
@@ -336,6 +348,7 @@ impl Outcome {
             p99_us: pct(99.0),
             p999_us: pct(99.9),
             envoy_cpu_us_per_request: if n == 0 { 0.0 } else { cpu_us / n as f64 },
+            palisade_us_per_request: None,
         }
     }
 }
@@ -467,6 +480,16 @@ fn ticks_per_second() -> f64 {
         .unwrap_or(100.0)
 }
 
+/// The filter's time histogram (`wasmcustom.palisade.filter_time_us` in
+/// Envoy's `/stats`).
+const FILTER_TIME: &str = "palisade.filter_time_us";
+
+/// Palisade's time per request, one decimal, or `–` without Palisade.
+fn palisade_cell(run: &Run) -> String {
+    run.palisade_us_per_request
+        .map_or_else(|| "–".to_string(), |us| format!("{us:.1}"))
+}
+
 fn markdown(report: &Report) -> String {
     let mut md = String::new();
     md.push_str("# Palisade in Envoy: latency, throughput, CPU, memory\n\n");
@@ -484,8 +507,8 @@ fn markdown(report: &Report) -> String {
         if load == Load::FixedRate {
             md.push_str(&format!("{} requests per second in total; latency counted from when each request was due.\n\n", report.rate));
         }
-        md.push_str("| mix | configuration | rps | p50 µs | p90 µs | p99 µs | p99.9 µs | Envoy CPU µs/req | p50 × | p99 × | rps × | 2xx / 403 / other / errors |\n");
-        md.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        md.push_str("| mix | configuration | rps | p50 µs | p90 µs | p99 µs | p99.9 µs | Envoy CPU µs/req | of which Palisade µs/req | p50 × | p99 × | rps × | 2xx / 403 / other / errors |\n");
+        md.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
         for run in report.runs.iter().filter(|r| r.load == load) {
             let base = report
                 .runs
@@ -498,7 +521,7 @@ fn markdown(report: &Report) -> String {
                 }
             };
             md.push_str(&format!(
-                "| {} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.1} | {} | {} | {} | {} / {} / {} / {} |\n",
+                "| {} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.1} | {} | {} | {} | {} | {} / {} / {} / {} |\n",
                 run.mix,
                 run.config.name(),
                 run.rps,
@@ -507,6 +530,7 @@ fn markdown(report: &Report) -> String {
                 run.p99_us,
                 run.p999_us,
                 run.envoy_cpu_us_per_request,
+                palisade_cell(run),
                 ratio(|r| r.p50_us),
                 ratio(|r| r.p99_us),
                 ratio(|r| r.rps),
