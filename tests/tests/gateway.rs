@@ -66,16 +66,17 @@ fn blocks_attacks_passes_traffic_logs_and_counts() {
     // The VM's linear memory, for soak runs: at least the loaded ruleset.
     let vm = gw.stat("wasmcustom.palisade.vm_memory_bytes").unwrap();
     assert!((1 << 20..1 << 30).contains(&vm), "vm_memory_bytes {vm}");
-    // Palisade's time per request: one value per finished stream, recorded
-    // at its end, which may come just after the client has the response.
+    // Palisade's time per request, for one stream in eight, the first
+    // included: of the three above, the first. It is recorded when the
+    // stream ends, which may come just after the client has the response.
     let deadline = Instant::now() + Duration::from_secs(5);
     let (sum, count) = loop {
         let totals = gw.histogram_totals("palisade.filter_time_us").unwrap();
-        if totals.1 >= 3 || Instant::now() > deadline {
+        if totals.1 >= 1 || Instant::now() > deadline {
             break totals;
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert_eq!(count, 3, "filter_time_us count");
-    assert!(sum > 0.0 && sum < 3e6, "filter_time_us sum {sum}");
+    assert_eq!(count, 1, "filter_time_us count");
+    assert!(sum > 0.0 && sum < 1e6, "filter_time_us sum {sum}");
 }
