@@ -177,7 +177,7 @@ impl Shared {
     fn sample_filter_time(&self) -> bool {
         let n = self.streams.get();
         self.streams.set(n.wrapping_add(1));
-        n % FILTER_TIME_SAMPLING == 0
+        n.is_multiple_of(FILTER_TIME_SAMPLING)
     }
 }
 
