@@ -145,6 +145,7 @@ fn dfa_bytes(phrases: &[&[u8]]) -> usize {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
