@@ -373,12 +373,12 @@ impl Collection {
             Collection::RequestHeaders => req
                 .headers
                 .iter()
-                .map(|h| Instance::borrowed(&h.name_lc, &h.value))
+                .map(|h| Instance::borrowed(h.name_lc(), &h.value))
                 .collect(),
             Collection::RequestHeadersNames => req
                 .headers
                 .iter()
-                .map(|h| Instance::borrowed(&h.name_lc, &h.name))
+                .map(|h| Instance::borrowed(h.name_lc(), &h.name))
                 .collect(),
             Collection::RequestCookies => pairs(&req.cookies).into(),
             Collection::RequestCookiesNames => names(&req.cookies).into(),
@@ -431,7 +431,7 @@ impl Collection {
                 .map(|b| {
                     b.part_headers
                         .iter()
-                        .map(|h| Instance::borrowed(&h.name_lc, &h.value))
+                        .map(|h| Instance::borrowed(h.name_lc(), &h.value))
                         .collect()
                 })
                 .unwrap_or_default(),
@@ -476,13 +476,13 @@ impl Collection {
                 .response
                 .iter()
                 .flat_map(|r| &r.headers)
-                .map(|h| Instance::borrowed(&h.name_lc, &h.value))
+                .map(|h| Instance::borrowed(h.name_lc(), &h.value))
                 .collect(),
             Collection::ResponseHeadersNames => req
                 .response
                 .iter()
                 .flat_map(|r| &r.headers)
-                .map(|h| Instance::borrowed(&h.name_lc, &h.name))
+                .map(|h| Instance::borrowed(h.name_lc(), &h.name))
                 .collect(),
             Collection::ResponseBody => match &req.response {
                 Some(r) => scalar(&r.body),
@@ -492,7 +492,7 @@ impl Collection {
                 .response
                 .iter()
                 .flat_map(|r| &r.headers)
-                .filter(|h| h.name_lc == b"content-type")
+                .filter(|h| h.name_lc() == b"content-type")
                 .map(|h| Instance::borrowed(b"", &h.value))
                 .take(1)
                 .collect(),

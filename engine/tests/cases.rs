@@ -320,7 +320,7 @@ fn run_bodies(path: &Path, text: &str, out: &mut Outcome) {
             let have: Vec<(String, String)> = got
                 .part_headers
                 .iter()
-                .map(|h| (lossy(&h.name_lc), lossy(&h.value)))
+                .map(|h| (lossy(h.name_lc()), lossy(&h.value)))
                 .collect();
             if &have != want {
                 problems.push(format!("part_headers {have:?}, want {want:?}"));

@@ -399,7 +399,7 @@ impl Stream {
         // CONNECT carries no :path; its request target is the authority
         // (`CONNECT host:port HTTP/1.1`), which is what rules must see.
         if path.is_empty() && method.eq_ignore_ascii_case(b"CONNECT") {
-            if let Some(h) = headers.iter().find(|h| h.name_lc == b"host") {
+            if let Some(h) = headers.iter().find(|h| h.name_lc() == b"host") {
                 path = h.value.clone();
             }
         }

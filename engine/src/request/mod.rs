@@ -25,24 +25,35 @@ impl Arg {
     }
 }
 
-/// A request header as received. `name_lc` is kept so selectors match
-/// case-insensitively without lowercasing on every rule.
+/// A request header as received, its name also kept lowercased so
+/// selectors match case-insensitively without lowercasing on every rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
     pub name: Vec<u8>,
-    pub name_lc: Vec<u8>,
+    /// The lowercased name, only where it differs from `name`: Envoy hands
+    /// the filter every name lowercased already, and a copy per header was
+    /// an allocation per header per request.
+    lowercased: Option<Vec<u8>>,
     pub value: Vec<u8>,
 }
 
 impl Header {
     pub fn new(name: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Self {
         let name = name.into();
-        let name_lc = name.to_ascii_lowercase();
+        let lowercased = name
+            .iter()
+            .any(u8::is_ascii_uppercase)
+            .then(|| name.to_ascii_lowercase());
         Header {
             name,
-            name_lc,
+            lowercased,
             value: value.into(),
         }
+    }
+
+    /// The name, ASCII-lowercased.
+    pub fn name_lc(&self) -> &[u8] {
+        self.lowercased.as_deref().unwrap_or(&self.name)
     }
 }
 
@@ -106,7 +117,7 @@ impl Request {
         let query_args = query::parse(&parts.query);
         let cookies = headers
             .iter()
-            .filter(|h| h.name_lc == b"cookie")
+            .filter(|h| h.name_lc() == b"cookie")
             .flat_map(|h| cookies::parse(&h.value))
             .collect();
         Request {
@@ -132,7 +143,7 @@ impl Request {
     pub fn header_values<'a>(&'a self, name_lc: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
         self.headers
             .iter()
-            .filter(move |h| h.name_lc == name_lc)
+            .filter(move |h| h.name_lc() == name_lc)
             .map(|h| h.value.as_slice())
     }
 
@@ -177,5 +188,23 @@ impl Request {
         line.push(b' ');
         line.extend_from_slice(&self.protocol);
         line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_header_name_is_copied_lowercased_only_when_it_has_capitals() {
+        let plain = Header::new(&b"user-agent"[..], &b"x"[..]);
+        assert_eq!(plain.name_lc(), b"user-agent");
+        assert!(plain.lowercased.is_none());
+        let capitals = Header::new(&b"User-Agent"[..], &b"x"[..]);
+        assert_eq!(capitals.name_lc(), b"user-agent");
+        assert_eq!(capitals.name, b"User-Agent");
+        // Bytes above 0x7F are not letters to ASCII lowercasing.
+        let other = Header::new(&b"x-\xC3\x89t\xC3\xA9"[..], &b"x"[..]);
+        assert_eq!(other.name_lc(), b"x-\xC3\x89t\xC3\xA9");
     }
 }
