@@ -13,7 +13,7 @@
 //! operator needs a rare byte (`=`, `<`, a quote: see
 //! `operator::required_bytes`) that no value holds one.
 //!
-//! Kinds are coarser than bytes (64 bits for 256 bytes), which can only make
+//! Kinds are coarser than bytes (32 bits for 256 bytes), which can only make
 //! a step run when it need not: every byte a step lists sets a bit that the
 //! step's mask holds. Lowercase letters and digits set no bit at all, so
 //! they cannot be required (see [`ByteKinds::required`]).
