@@ -14,7 +14,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::prefilter::{Scanner, Seen};
+use crate::prefilter::{Scanner, Seen, SeenBits};
 use crate::rule::ChainId;
 use crate::transform::triggers::ByteKinds;
 use crate::transform::{self, Transform};
@@ -156,12 +156,14 @@ impl ChainTree {
                 if transforms && !cache.is_filled(chain, index) {
                     self.fill(cache, chain, index, len, raw);
                 }
-                let (value, seen) = cache.value_and_seen(chain, index, raw, scanner.is_shared());
-                merged.merge(seen.get_or_insert_with(|| scanner.scan(value)));
+                let (value, seen, bits) =
+                    cache.value_and_seen(chain, index, raw, scanner.is_shared());
+                let seen = *seen.get_or_insert_with(|| scanner.scan(value, bits));
+                merged.merge(seen, bits, scanner.words());
             }
             cache.summaries[at] = Some(merged);
         }
-        cache.summaries[at].as_ref().is_none_or(|s| s.may_match(id))
+        cache.summaries[at].is_none_or(|s| s.may_match(id, &cache.seen_bits))
     }
 
     /// The kinds of bytes any instance of the collection holds after
@@ -213,8 +215,8 @@ impl ChainTree {
 pub(crate) type TransformCache = ByCollection<Chains>;
 
 /// Slots a transaction keeps for its next request, over all collections
-/// and chains (28 bytes each in palisade.wasm, where pointers and `usize`
-/// are 4 bytes, 48 natively: at most 112 KB in the filter). A GET uses 460
+/// and chains (24 bytes each in palisade.wasm, where pointers and `usize`
+/// are 4 bytes, 32 natively: at most 96 KB in the filter). A GET uses 460
 /// under the built-in rules and 680 under CRS, 50 query arguments 1,840
 /// and 3,348 (bench/README.md); a 4 KB JSON body (5,522 and 10,094) keeps
 /// what fits, chain by chain, and a request with thousands of arguments
@@ -273,6 +275,11 @@ impl TransformCache {
                     chains.scratch = Default::default();
                 }
             }
+            // A 4 KB JSON body's marks under CRS PL1 take about 16 KB.
+            match byte_budget.checked_sub(chains.seen_bits.capacity() * 8) {
+                Some(left) => byte_budget = left,
+                None => chains.seen_bits = SeenBits::new(),
+            }
             // Every collection stays: what it holds is bounded above.
             true
         });
@@ -305,6 +312,8 @@ pub(crate) struct Chains {
     /// received, for every literal chain that left it so (see
     /// [`Scanner::is_shared`]).
     raw_seen: Vec<Option<Seen>>,
+    /// The marks every [`Seen`] above points into.
+    seen_bits: SeenBits,
 }
 
 impl Chains {
@@ -317,6 +326,7 @@ impl Chains {
             bytes: Vec::new(),
             scratch: Default::default(),
             raw_seen: Vec::new(),
+            seen_bits: SeenBits::new(),
         }
     }
 
@@ -340,7 +350,7 @@ impl Chains {
     /// As [`Chains::value`], with where the prefilter's scan of it is
     /// kept: in the slot, or, for a value left as received by a chain whose
     /// scanner is `shared` ([`Scanner::is_shared`]), once per instance for
-    /// every such chain.
+    /// every such chain; and the marks scans write and read.
     // Inlined by hand: it runs for every condition and value, and left as
     // a call by the compiler it cost the built-in GET 1% more instructions
     // (callgrind).
@@ -351,11 +361,12 @@ impl Chains {
         index: usize,
         raw: &'a [u8],
         shared: bool,
-    ) -> (&'a [u8], &'a mut Option<Seen>) {
+    ) -> (&'a [u8], &'a mut Option<Seen>, &'a mut SeenBits) {
         let Chains {
             slots,
             bytes,
             raw_seen,
+            seen_bits,
             ..
         } = self;
         let slots = &mut slots[chain.0 as usize];
@@ -369,7 +380,7 @@ impl Chains {
             }
             _ => (raw, &mut slots[index].seen),
         };
-        (value, seen)
+        (value, seen, seen_bits)
     }
 
     /// As new, keeping the storage: every slot and summary unknown.
@@ -381,6 +392,7 @@ impl Chains {
         self.all_kinds.clear();
         self.bytes.clear();
         self.raw_seen.clear();
+        self.seen_bits.clear();
     }
 
     /// Slots allocated, over every chain.

@@ -1182,14 +1182,15 @@ impl PhaseScope<'_> {
                             }
                             match condition.prefilter.zip(scanner.as_mut()) {
                                 Some((id, scanner)) => {
-                                    let (value, seen) = by_chain.value_and_seen(
+                                    let (value, seen, bits) = by_chain.value_and_seen(
                                         condition.chain,
                                         index,
                                         &inst.value,
                                         scanner.is_shared(),
                                     );
-                                    let seen = seen.get_or_insert_with(|| scanner.scan(value));
-                                    (value, Some(seen.may_match(id)))
+                                    let seen =
+                                        *seen.get_or_insert_with(|| scanner.scan(value, bits));
+                                    (value, Some(seen.may_match(id, bits)))
                                 }
                                 None => (by_chain.value(condition.chain, index, &inst.value), None),
                             }
