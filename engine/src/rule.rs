@@ -9,7 +9,7 @@ use crate::effect::Effect;
 use crate::macros::Template;
 use crate::operator::Operator;
 use crate::transform::triggers::ByteKinds;
-use crate::variable::Target;
+use crate::variable::{CollectionSet, Target};
 
 /// A rule's id, unique within a ruleset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -132,6 +132,9 @@ impl Action {
 #[derive(Clone, Debug)]
 pub struct Condition {
     pub targets: Vec<Target>,
+    /// The collections of `targets` ([`CollectionSet::of`]), which
+    /// exclusions are tested against first.
+    pub collections: CollectionSet,
     pub chain: ChainId,
     pub operator: Operator,
     /// Match when the operator does *not* match.

@@ -17,7 +17,7 @@ use crate::macros::Template;
 use crate::operator::{Operator, OperatorSpec};
 use crate::rule::{Action, CategoryId, ChainId, Condition, Phase, Rule, RuleId, Severity};
 use crate::transform::Transform;
-use crate::variable::{Collection, Target, TargetItem};
+use crate::variable::{Collection, CollectionSet, Target, TargetItem};
 
 /// Magic at the start of every artifact.
 pub const MAGIC: &str = "PALISADE-RULESET";
@@ -263,6 +263,7 @@ impl RulesetSpec {
                     }
                 };
                 conditions.push(Condition {
+                    collections: CollectionSet::of(&targets),
                     targets,
                     chain,
                     operator,

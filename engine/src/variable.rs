@@ -171,6 +171,41 @@ const NAMED: &[(&str, Collection)] = &[
     ("xml", Collection::Xml),
 ];
 
+/// Collections as a bit per [`Collection::slot`]: what a condition's
+/// targets read, or what exclusions take members from, in one word (see
+/// `Reach` in [`crate::eval`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CollectionSet(u64);
+
+// Every collection has a bit.
+const _: () = assert!(Collection::COUNT <= 64);
+
+impl CollectionSet {
+    /// The collections `targets` read.
+    pub fn of(targets: &[Target]) -> Self {
+        let mut set = CollectionSet::default();
+        for target in targets {
+            set.insert(target.collection);
+        }
+        set
+    }
+
+    /// Adds `collection`.
+    pub fn insert(&mut self, collection: Collection) {
+        self.0 |= 1 << collection.slot();
+    }
+
+    /// The collections of either.
+    pub fn union(self, other: CollectionSet) -> CollectionSet {
+        CollectionSet(self.0 | other.0)
+    }
+
+    /// Do the two sets share a collection?
+    pub fn intersects(self, other: CollectionSet) -> bool {
+        self.0 & other.0 != 0
+    }
+}
+
 impl Collection {
     /// Collections other than the body flags.
     const PLAIN: usize = 44;
