@@ -171,7 +171,7 @@ const NAMED: &[(&str, Collection)] = &[
     ("xml", Collection::Xml),
 ];
 
-/// Collections as a bit per [`Collection::slot`]: what a condition's
+/// Collections as a bit each (by their dense slot number): what a condition's
 /// targets read, or what exclusions take members from, in one word (see
 /// `Reach` in [`crate::eval`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
