@@ -391,7 +391,6 @@ struct TxState {
     matched: Hits,
 }
 
-/// Per-request state carried from phase to phase.
 /// What a set of exclusions can touch, in one word: most conditions read
 /// no collection an exclusion names, and are told so by one AND before any
 /// exclusion is looked at. CRS's 941010 adds a `ctl` exclusion
@@ -421,8 +420,17 @@ impl Reach {
     fn may_affect(self, condition: &Condition) -> bool {
         self.rules_off || self.collections.intersects(condition.collections)
     }
+
+    /// What either can touch.
+    fn union(self, other: Reach) -> Reach {
+        Reach {
+            collections: self.collections.union(other.collections),
+            rules_off: self.rules_off || other.rules_off,
+        }
+    }
 }
 
+/// Per-request state carried from phase to phase.
 #[derive(Clone, Debug, Default)]
 pub struct Transaction {
     matches: Vec<RuleMatch>,
@@ -856,10 +864,8 @@ impl Engine {
     ) -> Option<Option<Hit>> {
         let mut reported: Option<Hit> = None;
         for condition in &rule.conditions {
-            let reach = Reach {
-                collections: active_reach.collections.union(tx.ctl_reach.collections),
-                rules_off: active_reach.rules_off || tx.ctl_reach.rules_off,
-            };
+            // A rule's `ctl` may add an exclusion between its conditions.
+            let reach = active_reach.union(tx.ctl_reach);
             let excl: Vec<&Exclusion> = if reach.may_affect(condition) {
                 active
                     .iter()
