@@ -226,8 +226,9 @@ const RETAINED_SLOTS: usize = 4096;
 /// Bytes of transformed values (and scratch) a transaction keeps for its
 /// next request, over all collections: a GET fills about 1 KB, a 4 KB JSON
 /// body 14 KB and 50 query arguments 12 KB to 17 KB, under CRS PL1 or the
-/// built-in rules (bench's request mixes). A larger request gives back
-/// what it grew.
+/// built-in rules (bench's request mixes). The prefilter's marks count
+/// here too (about 16 KB more on that JSON body under CRS PL1). A larger
+/// request gives back what it grew.
 const RETAINED_BYTES: usize = 64 * 1024;
 
 impl TransformCache {
