@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::prefilter::{Scanner, Seen, SeenBits};
 use crate::rule::ChainId;
-use crate::transform::triggers::ByteKinds;
+use crate::transform::triggers::{ByteKinds, StepMask};
 use crate::transform::{self, Transform};
 use crate::variable::{ByCollection, Collection};
 
@@ -26,6 +26,8 @@ use crate::variable::{ByCollection, Collection};
 pub(crate) struct ChainTree {
     steps: Vec<Vec<Transform>>,
     parents: Vec<Option<ChainId>>,
+    /// By chain id: the trigger kinds of all its steps.
+    masks: Vec<StepMask>,
 }
 
 impl ChainTree {
@@ -67,7 +69,12 @@ impl ChainTree {
                     .map(|id| ChainId(*id))
             })
             .collect();
-        ChainTree { steps, parents }
+        let masks = steps.iter().map(|chain| StepMask::of(chain)).collect();
+        ChainTree {
+            steps,
+            parents,
+            masks,
+        }
     }
 
     /// The steps of a chain (empty for an unknown id).
@@ -91,12 +98,34 @@ impl ChainTree {
         len: usize,
         raw: &[u8],
     ) {
+        self.fill_from(cache, chain, index, len, raw, ByteKinds::of(raw));
+    }
+
+    /// [`ChainTree::fill`], the kinds of `raw` known.
+    fn fill_from(
+        &self,
+        cache: &mut Chains,
+        chain: ChainId,
+        index: usize,
+        len: usize,
+        raw: &[u8],
+        raw_kinds: ByteKinds,
+    ) {
+        // A value holding no trigger of any of the chain's steps is left
+        // as received, known without its prefix or a walk of the steps:
+        // under CRS a value passes through about 25 chains, and most
+        // leave a plain argument or header alone.
+        let at = chain.0 as usize;
+        if !raw_kinds.may_change_any(self.masks.get(at).copied().unwrap_or_default()) {
+            slots(cache, chain, len)[index].transformed = Transformed::Unchanged(raw_kinds);
+            return;
+        }
         let own = self.steps(chain);
-        let (before, rest) = match self.parents[chain.0 as usize] {
-            None => (Transformed::Unchanged(ByteKinds::of(raw)), own),
+        let (before, rest) = match self.parents[at] {
+            None => (Transformed::Unchanged(raw_kinds), own),
             Some(parent) => {
                 if !cache.is_filled(parent, index) {
-                    self.fill(cache, parent, index, len, raw);
+                    self.fill_from(cache, parent, index, len, raw, raw_kinds);
                 }
                 let before = cache.slots[parent.0 as usize][index].transformed;
                 (before, &own[self.steps(parent).len()..])
@@ -107,7 +136,7 @@ impl ChainTree {
             Transformed::At { start, end, kinds } => (&bytes[start..end], kinds),
             Transformed::Unchanged(kinds) => (raw, kinds),
             // Filled above.
-            Transformed::Unknown => (raw, ByteKinds::of(raw)),
+            Transformed::Unknown => (raw, raw_kinds),
         };
         let result = match transform::apply_chain_in(rest, input, kinds, scratch, |_| false) {
             Some((after, kinds)) => {

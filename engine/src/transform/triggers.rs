@@ -108,6 +108,12 @@ impl ByteKinds {
         })
     }
 
+    /// Might any of `steps` change a value of these kinds? `false` means
+    /// each leaves it as it is, so the whole chain does.
+    pub fn may_change_any(self, steps: StepMask) -> bool {
+        self.0 & steps.0 != 0
+    }
+
     /// Both values' kinds.
     pub fn union(self, other: ByteKinds) -> ByteKinds {
         ByteKinds(self.0 | other.0)
@@ -116,6 +122,23 @@ impl ByteKinds {
     /// Do these kinds hold any of `required`'s?
     pub fn holds_any(self, required: ByteKinds) -> bool {
         self.0 & required.0 != 0
+    }
+}
+
+/// The trigger kinds of several steps together (a chain's): a value holding
+/// none of them is left as it is by every step.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StepMask(u32);
+
+impl StepMask {
+    /// The mask of `steps`: a step that may change any value makes it
+    /// hold every value's `ANY` bit.
+    pub fn of(steps: &[Transform]) -> StepMask {
+        StepMask(
+            steps
+                .iter()
+                .fold(0, |mask, &step| mask | MASKS[step as usize]),
+        )
     }
 }
 
@@ -181,6 +204,34 @@ mod tests {
             run,
             ["base64Decode", "hexDecode", "hexEncode", "length", "sha1"]
         );
+    }
+
+    /// A chain may change a value exactly when one of its steps may: the
+    /// kinds of a plain word settle a chain of steps it has no trigger of,
+    /// and one step that may change anything makes the chain run.
+    #[test]
+    fn chain_masks_are_their_steps_masks() {
+        use Transform::*;
+        let chains: [&[Transform]; 4] = [
+            &[],
+            &[UrlDecodeUni, RemoveNulls, CompressWhitespace],
+            &[Lowercase, UrlDecodeUni],
+            &[UrlDecodeUni, Sha1],
+        ];
+        let values: [&[u8]; 5] = [b"", b"plain42", b"Plain", b"a%20b", b"two words"];
+        for chain in chains {
+            let mask = StepMask::of(chain);
+            for value in values {
+                let kinds = ByteKinds::of(value);
+                assert_eq!(
+                    kinds.may_change_any(mask),
+                    chain.iter().any(|&step| kinds.may_change(step)),
+                    "{chain:?} on {value:?}"
+                );
+            }
+        }
+        assert!(!ByteKinds::of(b"plain42").may_change_any(StepMask::of(chains[1])));
+        assert!(ByteKinds::of(b"plain42").may_change_any(StepMask::of(chains[3])));
     }
 
     /// Required kinds exist only for bytes with a kind of their own (or a
