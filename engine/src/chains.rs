@@ -98,7 +98,8 @@ impl ChainTree {
         len: usize,
         raw: &[u8],
     ) {
-        self.fill_from(cache, chain, index, len, raw, ByteKinds::of(raw));
+        let raw_kinds = cache.raw_kinds(index, len, raw);
+        self.fill_from(cache, chain, index, len, raw, raw_kinds);
     }
 
     /// [`ChainTree::fill`], the kinds of `raw` known.
@@ -291,10 +292,15 @@ impl TransformCache {
                     None => *slots = Vec::new(),
                 }
             }
-            // Half a slot's size each; counted as slots all the same.
+            // A third of a slot's size each, or less; counted as slots
+            // all the same.
             match budget.checked_sub(chains.raw_seen.capacity()) {
                 Some(left) => budget = left,
                 None => chains.raw_seen = Vec::new(),
+            }
+            match budget.checked_sub(chains.raw_kinds.capacity()) {
+                Some(left) => budget = left,
+                None => chains.raw_kinds = Vec::new(),
             }
             let bytes =
                 chains.bytes.capacity() + chains.scratch.iter().map(Vec::capacity).sum::<usize>();
@@ -344,6 +350,9 @@ pub(crate) struct Chains {
     raw_seen: Vec<Option<Seen>>,
     /// The marks every [`Seen`] above points into.
     seen_bits: SeenBits,
+    /// By instance: the kinds of the value as received, once a chain asked
+    /// (a value passes through about 25 chains under CRS).
+    raw_kinds: Vec<Option<ByteKinds>>,
 }
 
 impl Chains {
@@ -357,7 +366,16 @@ impl Chains {
             scratch: Default::default(),
             raw_seen: Vec::new(),
             seen_bits: SeenBits::new(),
+            raw_kinds: Vec::new(),
         }
+    }
+
+    /// The kinds of instance `index`'s value as received (`raw`), of `len`.
+    fn raw_kinds(&mut self, index: usize, len: usize, raw: &[u8]) -> ByteKinds {
+        if self.raw_kinds.len() <= index {
+            self.raw_kinds.resize(len.max(index + 1), None);
+        }
+        *self.raw_kinds[index].get_or_insert_with(|| ByteKinds::of(raw))
     }
 
     /// Is the value of instance `index` under `chain` known? (A prefix's
@@ -423,6 +441,7 @@ impl Chains {
         self.bytes.clear();
         self.raw_seen.clear();
         self.seen_bits.clear();
+        self.raw_kinds.clear();
     }
 
     /// Slots allocated, over every chain.
@@ -527,6 +546,7 @@ mod tests {
         cache.retain_mut(|c, chains| {
             assert!(chains.slots.iter().all(Vec::is_empty), "{c:?} kept values");
             assert!(chains.bytes.is_empty(), "{c:?} kept transformed bytes");
+            assert!(chains.raw_kinds.is_empty(), "{c:?} kept kinds of values");
             assert!(!chains.has_summary(chain), "{c:?} kept a summary");
             kept.push((c, chains.capacity(), chains.bytes.capacity() > 0));
             true
