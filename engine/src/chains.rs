@@ -99,19 +99,6 @@ impl ChainTree {
         raw: &[u8],
     ) {
         let raw_kinds = cache.raw_kinds(index, len, raw);
-        self.fill_from(cache, chain, index, len, raw, raw_kinds);
-    }
-
-    /// [`ChainTree::fill`], the kinds of `raw` known.
-    fn fill_from(
-        &self,
-        cache: &mut Chains,
-        chain: ChainId,
-        index: usize,
-        len: usize,
-        raw: &[u8],
-        raw_kinds: ByteKinds,
-    ) {
         // A value holding no trigger of any of the chain's steps is left
         // as received, known without its prefix or a walk of the steps:
         // under CRS a value passes through about 25 chains, and most
@@ -126,7 +113,7 @@ impl ChainTree {
             None => (Transformed::Unchanged(raw_kinds), own),
             Some(parent) => {
                 if !cache.is_filled(parent, index) {
-                    self.fill_from(cache, parent, index, len, raw, raw_kinds);
+                    self.fill(cache, parent, index, len, raw);
                 }
                 let before = cache.slots[parent.0 as usize][index].transformed;
                 (before, &own[self.steps(parent).len()..])
