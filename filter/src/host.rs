@@ -184,8 +184,8 @@ impl Shared {
 /// Pooled transactions per VM: as many as streams usually overlap on one
 /// worker. Each holds at most 96 KB of cache slots, 64 KB of transformed
 /// values and prefilter marks, and 32 KB of TX variables
-/// (`Transaction::reset`), so about 3.1 MB in all at most; streams beyond this many allocate their own, which are
-/// then dropped.
+/// (`Transaction::reset`), so about 3.1 MB in all at most; streams beyond
+/// this many allocate their own, which are then dropped.
 const POOLED_TRANSACTIONS: usize = 16;
 
 #[derive(Default)]
