@@ -407,12 +407,7 @@ impl Chains {
         let slots = &mut slots[chain.0 as usize];
         let (value, seen) = match slots[index].transformed {
             Transformed::At { start, end, .. } => (&bytes[start..end], &mut slots[index].seen),
-            _ if shared => {
-                if raw_seen.len() <= index {
-                    grow(raw_seen, slots.len());
-                }
-                (raw, &mut raw_seen[index])
-            }
+            _ if shared => (raw, shared_seen(raw_seen, index, slots.len())),
             _ => (raw, &mut slots[index].seen),
         };
         (value, seen, seen_bits)
@@ -435,6 +430,23 @@ impl Chains {
     #[cfg(test)]
     fn capacity(&self) -> usize {
         self.slots.iter().map(Vec::capacity).sum()
+    }
+
+    /// Where the shared literal automaton's scan of instance `index`'s
+    /// value as received is kept (of `len` instances), and the marks it
+    /// points into: a multiMatch condition's test of the value as received
+    /// reads it ([`Prefilter::as_received_scanner`]).
+    ///
+    /// [`Prefilter::as_received_scanner`]: crate::prefilter::Prefilter::as_received_scanner
+    pub(crate) fn seen_as_received(
+        &mut self,
+        index: usize,
+        len: usize,
+    ) -> (&mut Option<Seen>, &mut SeenBits) {
+        (
+            shared_seen(&mut self.raw_seen, index, len),
+            &mut self.seen_bits,
+        )
     }
 
     /// Kept buffers for transforms whose results are not cached (multiMatch
@@ -482,6 +494,16 @@ enum Transformed {
         end: usize,
         kinds: ByteKinds,
     },
+}
+
+/// Where the shared literal automaton's scan of instance `index`'s value
+/// as received is kept, of `len` instances.
+#[inline(always)]
+fn shared_seen(raw_seen: &mut Vec<Option<Seen>>, index: usize, len: usize) -> &mut Option<Seen> {
+    if raw_seen.len() <= index {
+        grow(raw_seen, len.max(index + 1));
+    }
+    &mut raw_seen[index]
 }
 
 /// Sizes a collection's shared scans (`Chains::raw_seen`) to its `len`

@@ -1165,9 +1165,13 @@ impl PhaseScope<'_> {
             // Cached per value: the transformed value (when the chain does
             // something) and the prefilter's scan (when this condition has
             // one).
-            let mut scanner = condition
-                .prefilter
-                .map(|_| self.prefilter.scanner(condition.chain));
+            let mut scanner = condition.prefilter.map(|_| {
+                if condition.multi_match {
+                    self.prefilter.as_received_scanner()
+                } else {
+                    self.prefilter.scanner(condition.chain)
+                }
+            });
             // Asked only of several values: on one, the operator's own
             // look for the bytes is as quick (callgrind, built-in GET: +1%
             // instructions when single values were asked too).
@@ -1190,9 +1194,14 @@ impl PhaseScope<'_> {
             // Whole collections (and any whose summary is known) are settled
             // at once. A target naming one member does not ask first: the
             // summary would transform and scan members it never reads.
-            if let (Some(id), Some(scanner), Some(by_chain)) =
-                (condition.prefilter, scanner.as_mut(), cached.as_deref_mut())
-            {
+            // (A multiMatch condition's scanner sees only the values as
+            // received, not the chain's.)
+            if let (Some(id), Some(scanner), Some(by_chain), false) = (
+                condition.prefilter,
+                scanner.as_mut(),
+                cached.as_deref_mut(),
+                condition.multi_match,
+            ) {
                 let ask = target.selector.is_none() || by_chain.has_summary(condition.chain);
                 let values = table.iter().map(|inst| inst.value.as_ref());
                 if ask && !chains.may_match_any(by_chain, condition.chain, values, scanner, id) {
@@ -1215,11 +1224,23 @@ impl PhaseScope<'_> {
             }
             for (index, inst) in selected {
                 let found = if condition.multi_match {
-                    let scratch = match cached.as_deref_mut() {
-                        Some(by_chain) => by_chain.scratch(),
-                        None => &mut self.uncached_scratch,
+                    let (as_received, scratch) = match cached.as_deref_mut() {
+                        Some(by_chain) => {
+                            let may_match = match condition.prefilter.zip(scanner.as_mut()) {
+                                Some((id, scanner)) => {
+                                    let (seen, bits) =
+                                        by_chain.seen_as_received(index, table.len());
+                                    let seen = *seen
+                                        .get_or_insert_with(|| scanner.scan(&inst.value, bits));
+                                    seen.may_match(id, bits)
+                                }
+                                None => true,
+                            };
+                            (may_match, by_chain.scratch())
+                        }
+                        None => (true, &mut self.uncached_scratch),
                     };
-                    multi_match(condition, chain, &inst.value, scratch, &macros)
+                    multi_match(condition, chain, &inst.value, as_received, scratch, &macros)
                 } else {
                     let (value, seen): (&[u8], _) = match cached.as_deref_mut() {
                         Some(by_chain) => {
@@ -1295,20 +1316,24 @@ impl PhaseScope<'_> {
 /// A matched value and the span the operator reported in it.
 type ValueMatch<'v> = (&'v [u8], Option<(usize, usize)>);
 
-/// `multiMatch`: the operator runs on the value as received and again after
-/// every transform step that changed it. The values after each step are
-/// written into `scratch`, kept with the collection: CRS's multiMatch
-/// chains end in base64Decode, which changes almost every value, and each
-/// change was a new vector (700 per request on a 4 KB JSON body).
+/// `multiMatch`: the operator runs on the value as received (unless the
+/// prefilter ruled that out: `as_received` false) and again after every
+/// transform step that changed it. The values after each step are written
+/// into `scratch`, kept with the collection: CRS's multiMatch chains end
+/// in base64Decode, which changes almost every value, and each change was
+/// a new vector (700 per request on a 4 KB JSON body).
 fn multi_match<'v>(
     condition: &Condition,
     chain: &[Transform],
     value: &'v [u8],
+    as_received: bool,
     scratch: &'v mut [Vec<u8>; 2],
     macros: &Macros<'_>,
 ) -> Option<ValueMatch<'v>> {
-    if let Some(span) = test(&condition.operator, condition.negate, value, macros) {
-        return Some((value, span));
+    if as_received {
+        if let Some(span) = test(&condition.operator, condition.negate, value, macros) {
+            return Some((value, span));
+        }
     }
     let mut found = None;
     let last = transform::apply_chain_in(chain, value, ByteKinds::of(value), scratch, |after| {

@@ -41,9 +41,10 @@
 //! ignores ASCII case, which only lets more values through; a phrase list
 //! matches exactly when one of its phrases occurs in any ASCII case, which
 //! is what the automaton reports.
-//! Negated and `multiMatch` conditions, counted (`&ARGS`) and transaction
-//! targets never consult the prefilter; values over `MAX_SCANNED_BYTES`
-//! are not scanned.
+//! A `multiMatch` condition consults the literal automaton only for the
+//! value as received (its tests after each step run as before). Negated
+//! conditions, counted (`&ARGS`) and transaction targets never consult the
+//! prefilter; values over `MAX_SCANNED_BYTES` are not scanned.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -124,12 +125,15 @@ pub(crate) struct Prefilter {
     /// a std `HashMap` (SipHash) cost the built-in GET 3% (callgrind).
     groups: Vec<Option<Group>>,
     /// The one literal automaton, over the literals of every chain whose
-    /// group is [`Group::Literals`].
+    /// group is [`Group::Literals`] and of multiMatch conditions.
     literals: Option<Literals>,
     /// Conditions behind a scanner; the width of every [`Seen`] set.
     conditions: usize,
     /// How many of them are phrase lists (`@pm`), not regexes.
     phrase_lists: usize,
+    /// How many are multiMatch conditions, screened on the value as
+    /// received only ([`Prefilter::as_received_scanner`]).
+    multi_match: usize,
 }
 
 /// A chain's scanner.
@@ -354,10 +358,13 @@ impl Prefilter {
     /// out: its values then pass every condition, as without a prefilter.
     pub(crate) fn build(rules: &mut [Rule]) -> Prefilter {
         let mut per_chain: HashMap<ChainId, Vec<Candidate>> = HashMap::new();
+        // multiMatch conditions, whose test of the value as received the
+        // shared automaton may settle (see below).
+        let mut as_received: Vec<Candidate> = Vec::new();
         for (r, rule) in rules.iter_mut().enumerate() {
             for (c, condition) in rule.conditions.iter_mut().enumerate() {
                 condition.prefilter = None;
-                if condition.negate || condition.multi_match {
+                if condition.negate {
                     continue;
                 }
                 let reads_request = condition
@@ -387,10 +394,14 @@ impl Prefilter {
                     },
                     _ => continue,
                 };
-                per_chain
-                    .entry(condition.chain)
-                    .or_default()
-                    .push(candidate);
+                if condition.multi_match {
+                    as_received.push(candidate);
+                } else {
+                    per_chain
+                        .entry(condition.chain)
+                        .or_default()
+                        .push(candidate);
+                }
             }
         }
         // Deterministic condition ids, whatever the hash order.
@@ -406,6 +417,7 @@ impl Prefilter {
         };
         let mut next: u32 = 0;
         let mut numbered_phrase_lists = 0;
+        let mut numbered_multi_match = 0;
         // Every literal chain's candidates and ids, for the one automaton.
         let mut literal_chains = Vec::new();
         let mut literal_candidates: Vec<&Candidate> = Vec::new();
@@ -445,6 +457,24 @@ impl Prefilter {
                 literal_chains.push(chain);
             }
         }
+        // A multiMatch condition tests the value as received, then the value
+        // after each step that changed it. The first test reads what the
+        // shared automaton found in the value as received, kept per value
+        // for every literal chain that left it so: under CRS PL1 six
+        // multiMatch rules tested every argument of a JSON body, a sixth
+        // of its instructions, nearly all on values as received. The later
+        // tests run as before: a value a step changed would be walked for
+        // one condition, no quicker than its regex's own prefilter.
+        let as_received: Vec<&Candidate> = as_received
+            .iter()
+            .filter(|c| c.literals.is_some())
+            .collect();
+        if !literal_chains.is_empty() || as_received.len() >= MIN_CONDITIONS_PER_CHAIN {
+            literal_ids.extend(number(&as_received, rules, &mut next));
+            numbered_phrase_lists += as_received.iter().filter(|c| c.phrases).count();
+            numbered_multi_match = as_received.len();
+            literal_candidates.extend(as_received);
+        }
         // One automaton for every literal chain, not one each: a value
         // most chains leave as received (CRS PL1's JSON mix: 5 literal
         // chains a value, 4.7 of them on the value as received) is walked
@@ -462,6 +492,19 @@ impl Prefilter {
             literals,
             conditions: next as usize,
             phrase_lists: numbered_phrase_lists,
+            multi_match: numbered_multi_match,
+        }
+    }
+
+    /// The scanner for multiMatch conditions' values as received: the
+    /// shared literal automaton, whatever their chain.
+    pub(crate) fn as_received_scanner(&self) -> Scanner<'_> {
+        Scanner {
+            group: Some(&Group::Literals),
+            literals: self.literals.as_ref(),
+            shared: true,
+            words: self.conditions.div_ceil(64),
+            scratch: None,
         }
     }
 
@@ -575,6 +618,7 @@ impl Prefilter {
             regexes: self.conditions - self.phrase_lists,
             phrase_lists: self.phrase_lists,
             literal_chains: 0,
+            multi_match: self.multi_match,
             sets: 0,
             bytes: self.literals.as_ref().map_or(0, |literals| {
                 literals.automaton.memory_usage()
@@ -605,6 +649,9 @@ pub struct PrefilterStats {
     pub phrase_lists: usize,
     /// Chains scanned by the literal automaton (there is one, shared).
     pub literal_chains: usize,
+    /// multiMatch conditions (counted in `regexes` and `phrase_lists`)
+    /// whose test of the value as received the literal automaton screens.
+    pub multi_match: usize,
     /// Regex sets (one per chain that has one).
     pub sets: usize,
     /// Heap bytes of the scanners: automata with their literal-to-condition
