@@ -373,6 +373,15 @@ impl Chains {
             .is_some_and(|slot| slot.transformed != Transformed::Unknown)
     }
 
+    /// The kinds of bytes instance `index`'s value holds after `chain`, if
+    /// its slot is filled.
+    pub(crate) fn kinds(&self, chain: ChainId, index: usize) -> Option<ByteKinds> {
+        match self.slots[chain.0 as usize].get(index)?.transformed {
+            Transformed::Unchanged(kinds) | Transformed::At { kinds, .. } => Some(kinds),
+            Transformed::Unknown => None,
+        }
+    }
+
     /// The value of instance `index` after `chain`: `raw`, its value as
     /// received, when the chain changed nothing. The slot is filled.
     pub(crate) fn value<'a>(&'a self, chain: ChainId, index: usize, raw: &'a [u8]) -> &'a [u8] {

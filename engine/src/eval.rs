@@ -1254,6 +1254,17 @@ impl PhaseScope<'_> {
                                     &inst.value,
                                 );
                             }
+                            // The slot knows the value's kinds: a value
+                            // holding none the operator needs is passed
+                            // over without a call. Under CRS PL1 a dozen
+                            // regexes no scanner screens test every
+                            // argument of a JSON body.
+                            if let Some(required) = condition.required_kinds {
+                                let kinds = by_chain.kinds(condition.chain, index);
+                                if kinds.is_some_and(|k| !k.holds_any(required)) {
+                                    continue;
+                                }
+                            }
                             match condition.prefilter.zip(scanner.as_mut()) {
                                 Some((id, scanner)) => {
                                     let (value, seen, bits) = by_chain.value_and_seen(
