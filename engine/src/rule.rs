@@ -151,12 +151,13 @@ pub struct Condition {
     pub effects: Vec<Effect>,
     /// This condition's id in the engine's prefilter, when its regex is in
     /// its chain's regex set or needs one of a few literals (set by the
-    /// engine, see [`crate::prefilter`]).
+    /// engine, see [`crate::prefilter`]). For a multiMatch condition the
+    /// id screens only the value as received.
     pub prefilter: Option<u32>,
     /// Kinds of bytes of which a value must hold one for the operator to
     /// match (set by the engine from the operator's required bytes, when
     /// every one has a kind of its own): a collection none of whose values
-    /// holds one is passed over whole.
+    /// holds one is passed over whole, and so is each such value.
     pub required_kinds: Option<ByteKinds>,
 }
 
