@@ -37,6 +37,12 @@ struct Args {
     /// Timed rounds; the median is reported.
     #[arg(long, default_value_t = 5)]
     rounds: usize,
+    /// Sleep this many microseconds before each request and time each
+    /// request alone, reporting its p50 and p90 beside the same requests
+    /// back to back: what a machine idle between requests (as Envoy at a
+    /// fixed rate) costs the engine itself.
+    #[arg(long)]
+    pause_us: Option<u64>,
 }
 
 fn main() -> ExitCode {
@@ -66,6 +72,33 @@ fn main() -> ExitCode {
     };
     // Warm-up: the lazy DFAs build their states in the first requests.
     run(args.requests / 5);
+    if let Some(pause) = args.pause_us {
+        let pause = std::time::Duration::from_micros(pause);
+        let mut each = |pause: Option<std::time::Duration>| {
+            let mut micros: Vec<f64> = (0..args.requests.max(1))
+                .map(|_| {
+                    if let Some(pause) = pause {
+                        std::thread::sleep(pause);
+                    }
+                    let start = Instant::now();
+                    std::hint::black_box(inspect(&settings, &requests[next], &mut tx));
+                    next = (next + 1) % requests.len();
+                    start.elapsed().as_secs_f64() * 1e6
+                })
+                .collect();
+            micros.sort_by(f64::total_cmp);
+            let at = |q: f64| micros[((micros.len() - 1) as f64 * q) as usize];
+            (at(0.5), at(0.9))
+        };
+        let (paused50, paused90) = each(Some(pause));
+        let (plain50, plain90) = each(None);
+        println!(
+            "{}: each request alone after a {} µs pause: p50 {paused50:.1} µs, p90 {paused90:.1} µs (back to back: p50 {plain50:.1} µs, p90 {plain90:.1} µs)",
+            args.mix.name(),
+            pause.as_micros(),
+        );
+        return ExitCode::SUCCESS;
+    }
     let mut micros: Vec<f64> = (0..args.rounds.max(1))
         .map(|_| {
             let start = Instant::now();
