@@ -851,7 +851,10 @@ impl Tokenizer<'_> {
         let first_end = self.i;
         let (first_len, first_overflow) = (buf.len, buf.overflow);
         // `UN/**/ION`: re-join pieces split by closed comments while unknown.
-        while !known(buf.word()) && !buf.overflow && self.starts(self.i, b"/*") {
+        // The comment is looked for first: almost no word is followed by
+        // one, and asking both tables about every word first was half of
+        // the detector's time on a JSON body (callgrind).
+        while self.starts(self.i, b"/*") && !buf.overflow && !known(buf.word()) {
             if self.at(self.i + 2) == Some(b'!') {
                 break;
             }
@@ -863,7 +866,8 @@ impl Tokenizer<'_> {
                 _ => break,
             }
         }
-        if !known(buf.word()) {
+        // Nothing re-joined leaves the first piece as it was.
+        if self.i != first_end && !known(buf.word()) {
             self.i = first_end;
             buf.len = first_len;
             buf.overflow = first_overflow;
