@@ -538,7 +538,7 @@ impl Engine {
         for condition in rules.iter_mut().flat_map(|r| r.conditions.iter_mut()) {
             // A negated condition matches the values its operator cannot.
             condition.required_kinds = (!condition.negate && !condition.multi_match)
-                .then(|| condition.operator.required_bytes()?.kinds())
+                .then(|| condition.operator.required_kinds())
                 .flatten();
         }
         let mut by_phase: [Vec<usize>; Phase::COUNT] = Default::default();

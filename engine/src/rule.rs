@@ -155,9 +155,10 @@ pub struct Condition {
     /// id screens only the value as received.
     pub prefilter: Option<u32>,
     /// Kinds of bytes of which a value must hold one for the operator to
-    /// match (set by the engine from the operator's required bytes, when
-    /// every one has a kind of its own): a collection none of whose values
-    /// holds one is passed over whole, and so is each such value.
+    /// match (set by the engine from `Operator::required_kinds`: a regex's
+    /// or phrase list's required bytes, the bytes a validation operator
+    /// flags): a collection none of whose values holds one is passed over
+    /// whole, and so is each such value.
     pub required_kinds: Option<ByteKinds>,
 }
 

@@ -56,6 +56,11 @@ impl ByteRanges {
         Ok(ByteRanges { allowed })
     }
 
+    /// The bytes outside the ranges: a value holding none passes.
+    pub(crate) fn outside(&self) -> impl Iterator<Item = u8> + '_ {
+        (0..=u8::MAX).filter(|&b| !self.allows(b))
+    }
+
     fn allows(&self, b: u8) -> bool {
         self.allowed[usize::from(b >> 6)] & (1 << (b & 63)) != 0
     }

@@ -22,6 +22,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::macros::{MacroSource, MacroVar, Template};
+use crate::transform::triggers::ByteKinds;
 
 /// An operator as written in a rule (and stored in the ruleset artifact).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -255,6 +256,25 @@ impl Operator {
         match self {
             Operator::Rx(rx) => rx.required_bytes(),
             Operator::Pm(pm) => pm.required_bytes(),
+            _ => None,
+        }
+    }
+
+    /// Kinds of bytes of which a value must hold one for this operator to
+    /// match, when every such byte has a kind of its own
+    /// ([`ByteKinds::required`]): the engine passes over values, and whole
+    /// collections, holding none. Under CRS PL1 `@validateByteRange 1-255`
+    /// (920270) and `@validateUtf8Encoding` (920250) read every argument
+    /// and argument name, and almost none holds a NUL or a byte above 0x7f.
+    pub(crate) fn required_kinds(&self) -> Option<ByteKinds> {
+        match self {
+            Operator::Rx(_) | Operator::Pm(_) => self.required_bytes()?.kinds(),
+            // A value of allowed bytes only passes.
+            Operator::ValidateByteRange(ranges) => ByteKinds::required(ranges.outside()),
+            // ASCII is valid UTF-8.
+            Operator::ValidateUtf8Encoding => ByteKinds::required(0x80..=0xff),
+            // Only a `%` starts an escape.
+            Operator::ValidateUrlEncoding => ByteKinds::required([b'%']),
             _ => None,
         }
     }
