@@ -275,6 +275,7 @@ impl Operator {
             Operator::ValidateUtf8Encoding => ByteKinds::required(0x80..=0xff),
             // Only a `%` starts an escape.
             Operator::ValidateUrlEncoding => ByteKinds::required([b'%']),
+            Operator::DetectXss => ByteKinds::required(xss::REQUIRED),
             _ => None,
         }
     }

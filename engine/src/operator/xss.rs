@@ -139,10 +139,13 @@ const CONTEXTS: [Context; 5] = [
     Context::Backtick,
 ];
 
+/// Every finding needs one of these bytes: a tag start, an `=`, or a URL
+/// scheme's `:` (possibly as `&colon;` / `&#58;`). The engine passes over
+/// values holding none (`Operator::required_kinds`).
+pub(crate) const REQUIRED: [u8; 4] = *b"<=:&";
+
 pub fn detect(v: &[u8]) -> Option<OpMatch> {
-    // Every finding needs a tag start, an `=`, or a URL scheme (`:`, possibly
-    // as `&colon;` / `&#58;`).
-    if !v.iter().any(|&b| matches!(b, b'<' | b'=' | b':' | b'&')) {
+    if !v.iter().any(|b| REQUIRED.contains(b)) {
         return None;
     }
     CONTEXTS
