@@ -264,8 +264,9 @@ impl Operator {
     /// match, when every such byte has a kind of its own
     /// ([`ByteKinds::required`]): the engine passes over values, and whole
     /// collections, holding none. Under CRS PL1 `@validateByteRange 1-255`
-    /// (920270) and `@validateUtf8Encoding` (920250) read every argument
-    /// and argument name, and almost none holds a NUL or a byte above 0x7f.
+    /// (920270), `@validateUtf8Encoding` (920250) and `@detectXSS`
+    /// (941100) read every argument and argument name; almost none holds a
+    /// NUL or a byte above 0x7f, and most hold none of `<`, `=`, `:`, `&`.
     pub(crate) fn required_kinds(&self) -> Option<ByteKinds> {
         match self {
             Operator::Rx(_) | Operator::Pm(_) => self.required_bytes()?.kinds(),
