@@ -976,8 +976,8 @@ mod tests {
     #[test]
     fn the_as_is_screen_lets_every_match_through() {
         const PIECES: [&str; 16] = [
-            "x", "UNion", "select", "1", " ", ";", "(", "/**/", "WAIT", "for", "delay", "or",
-            "=", "-", "sleep", "drop",
+            "x", "UNion", "select", "1", " ", ";", "(", "/**/", "WAIT", "for", "delay", "or", "=",
+            "-", "sleep", "drop",
         ];
         let unscreened = |v: &[u8]| {
             let mut toks = Vec::new();
@@ -998,12 +998,19 @@ mod tests {
             let v = v.as_bytes();
             if unscreened(v) {
                 matched += 1;
-                assert!(as_is_may_match(v), "{:?} matches", String::from_utf8_lossy(v));
+                assert!(
+                    as_is_may_match(v),
+                    "{:?} matches",
+                    String::from_utf8_lossy(v)
+                );
             } else if !as_is_may_match(v) {
                 settled += 1;
             }
         }
-        assert!(matched > 100 && settled > 1000, "{matched} matched, {settled} settled");
+        assert!(
+            matched > 100 && settled > 1000,
+            "{matched} matched, {settled} settled"
+        );
     }
 
     #[test]

@@ -94,9 +94,7 @@ mod tests {
         let mut normal = 0;
         for len in 0..=6u32 {
             for code in 0..4usize.pow(len) {
-                let input: Vec<u8> = (0..len)
-                    .map(|k| BYTES[code / 4usize.pow(k) % 4])
-                    .collect();
+                let input: Vec<u8> = (0..len).map(|k| BYTES[code / 4usize.pow(k) % 4]).collect();
                 for backslash in [false, true] {
                     if is_normal(&input, backslash) {
                         normal += 1;
