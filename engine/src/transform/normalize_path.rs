@@ -76,9 +76,10 @@ fn is_normal(input: &[u8], backslash: bool) -> bool {
     input != b"."
         && input != b".."
         && !(backslash && input.contains(&b'\\'))
-        && !input
-            .windows(2)
-            .any(|w| matches!(w, [b'/', b'/' | b'.'] | [b'.', b'/']))
+        && memchr::memchr_iter(b'/', input).all(|at| {
+            !matches!(input.get(at + 1), Some(b'/' | b'.'))
+                && input.get(at.wrapping_sub(1)) != Some(&b'.')
+        })
 }
 
 #[cfg(test)]
