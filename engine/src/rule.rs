@@ -157,8 +157,8 @@ pub struct Condition {
     /// Kinds of bytes of which a value must hold one for the operator to
     /// match (set by the engine from `Operator::required_kinds`: a regex's
     /// or phrase list's required bytes, the bytes a validation operator
-    /// flags): a collection none of whose values holds one is passed over
-    /// whole, and so is each such value.
+    /// flags, those `@detectXSS` needs): a collection none of whose values
+    /// holds one is passed over whole, and so is each such value.
     pub required_kinds: Option<ByteKinds>,
 }
 

@@ -69,7 +69,7 @@ fn walk(input: &[u8], backslash: bool, out: &mut Vec<u8>) -> bool {
 /// Is `input` a path the transform leaves as it is? With no two separators
 /// in a row and no `.` next to one, every segment but a leading or trailing
 /// empty one is a plain name, kept in order; normalizePathWin also writes
-/// each `\\` as `/`. Asked first, so that a value holding a `/` in prose
+/// each `\` as `/`. Asked first, so that a value holding a `/` in prose
 /// (`blue / large`) is not split into a vector of segments and written out
 /// again to learn that it came out the same.
 fn is_normal(input: &[u8], backslash: bool) -> bool {
@@ -87,7 +87,7 @@ mod tests {
     use super::*;
     use crate::transform::Transform;
 
-    /// Every path of up to six bytes of `/`, `\\`, `.` and `a` that the
+    /// Every path of up to six bytes of `/`, `\`, `.` and `a` that the
     /// quick test calls normal comes out of the whole walk unchanged.
     #[test]
     fn paths_called_normal_are_left_as_they_are() {
