@@ -270,11 +270,13 @@ impl Seen {
                 // marks: 2.3% of CRS PL1's JSON mix when indexed). A value
                 // scanned before the summary began has its marks before it.
                 let merged = if at < from {
-                    let (head, tail) = bits.split_at_mut(from);
-                    head.get_mut(at..at + words).zip(tail.get(..words))
+                    bits.split_at_mut_checked(from).and_then(|(head, tail)| {
+                        head.get_mut(at..at + words).zip(tail.get(..words))
+                    })
                 } else {
-                    let (head, tail) = bits.split_at_mut(at);
-                    tail.get_mut(..words).zip(head.get(from..from + words))
+                    bits.split_at_mut_checked(at).and_then(|(head, tail)| {
+                        tail.get_mut(..words).zip(head.get(from..from + words))
+                    })
                 };
                 match merged {
                     Some((mine_words, their_words)) => {
@@ -881,6 +883,12 @@ mod tests {
         let mut stale = Seen::Nothing;
         stale.merge(Seen::At(1_000), &mut bits, 2);
         assert_eq!(stale, Seen::All);
+        // Beyond the marks on either side of a merge, in either order.
+        for (mine, theirs) in [(0, 1_000), (1_000, 0), (1_000, 2_000), (2_000, 1_000)] {
+            let mut summary = Seen::At(mine);
+            summary.merge(Seen::At(theirs), &mut bits, 2);
+            assert_eq!(summary, Seen::All, "{mine} with {theirs}");
+        }
     }
 
     #[test]
