@@ -1033,18 +1033,13 @@ impl TxState {
                     .map(|(k, v)| Instances::One(borrowed(k, v)))
                     .unwrap_or_default(),
                 // In name order, as rules see TX. A selector's plain
-                // literal prefix (`/^header_name_920450_/`) rules most
-                // names out before its regex runs.
+                // literal (`/^header_name_920450_/`) rules most names out
+                // before its regex runs (see `Selector::selects`).
                 _ => {
-                    let prefix = target
-                        .selector
-                        .as_ref()
-                        .and_then(Selector::literal_prefix)
-                        .unwrap_or_default();
                     let mut picked: Vec<Instance<'_>> = self
                         .vars
                         .iter()
-                        .filter(|(k, _)| k.starts_with(prefix) && target.selects(k))
+                        .filter(|(k, _)| target.selects(k))
                         .map(|(k, v)| borrowed(k, v))
                         .collect();
                     picked.sort_unstable_by(|a, b| a.name.cmp(&b.name));

@@ -613,12 +613,12 @@ pub enum Selector {
     /// Exact name, compared ASCII case-insensitively.
     Name(Vec<u8>),
     /// Regex over the name (`args:/^user\./`), byte mode, case-insensitive.
-    /// `prefix`: the literal every selected name starts with, lowercase,
-    /// when the regex says so plainly (`^` then plain name characters).
+    /// `literal`: what every selected name holds, when the regex says so
+    /// plainly.
     Regex {
         source: String,
         regex: Regex,
-        prefix: Option<Vec<u8>>,
+        literal: Option<NameLiteral>,
     },
 }
 
@@ -638,7 +638,7 @@ impl Selector {
             Ok(Selector::Regex {
                 source: source.to_string(),
                 regex,
-                prefix: literal_prefix(source),
+                literal: NameLiteral::of(source),
             })
         } else if text.is_empty() {
             Err("empty selector after ':'".to_string())
@@ -647,43 +647,71 @@ impl Selector {
         }
     }
 
-    /// The lowercase literal every name this selector picks starts with,
-    /// if it has one: rules pick TX variables by prefix
-    /// (`TX:/^header_name_920450_/`), and a name without it is ruled out
-    /// by comparing a few bytes instead of running the regex.
-    pub fn literal_prefix(&self) -> Option<&[u8]> {
-        match self {
-            Selector::Regex { prefix, .. } => prefix.as_deref(),
-            Selector::Name(_) => None,
-        }
-    }
-
     /// Does this selector pick a member with this name?
+    // A name without the regex's literal is ruled out by comparing a few
+    // bytes: CRS picks TX variables by regex on every request
+    // (`TX:/MULTIPART_HEADERS_CONTENT_TYPES_*/` among some 80 names on a
+    // GET, `TX:/^header_name_920450_/`), and its exceptions leave out
+    // cookies by regex (`!REQUEST_COOKIES:/^_pk_ref/`) for every rule
+    // they touch.
     pub fn selects(&self, name: &[u8]) -> bool {
         match self {
             Selector::Name(n) => n.eq_ignore_ascii_case(name),
-            Selector::Regex { regex, .. } => regex.is_match(name),
+            Selector::Regex { regex, literal, .. } => {
+                literal.as_ref().is_none_or(|l| l.is_in(name)) && regex.is_match(name)
+            }
         }
     }
 }
 
-/// The literal start of every match of a selector regex, lowercased: `^`
-/// then plain name characters (letters, digits, `_`, `-`), stopping before
-/// one a quantifier follows. `None` for anything less plain: no `^`, an
-/// alternation anywhere, or no such character.
-fn literal_prefix(source: &str) -> Option<Vec<u8>> {
-    let rest = source.strip_prefix('^')?.as_bytes();
-    if source.contains('|') {
-        return None;
+/// A literal every match of a selector regex holds, lowercase: at the start
+/// of the name for `^name_`, anywhere for `name_`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NameLiteral {
+    bytes: Vec<u8>,
+    anchored: bool,
+}
+
+impl NameLiteral {
+    /// The regex's leading plain name characters (letters, digits, `_`,
+    /// `-`), after an optional `^`, stopping before one a quantifier
+    /// follows. `None` for anything less plain: an alternation anywhere,
+    /// or no such character first (a group, a class, an escape, a flag).
+    fn of(source: &str) -> Option<NameLiteral> {
+        if source.contains('|') {
+            return None;
+        }
+        let (anchored, rest) = match source.strip_prefix('^') {
+            Some(rest) => (true, rest.as_bytes()),
+            None => (false, source.as_bytes()),
+        };
+        let mut len = rest
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+            .count();
+        if matches!(rest.get(len), Some(b'*' | b'?' | b'+' | b'{')) {
+            len = len.saturating_sub(1);
+        }
+        (len > 0).then(|| NameLiteral {
+            bytes: rest[..len].to_ascii_lowercase(),
+            anchored,
+        })
     }
-    let mut len = rest
-        .iter()
-        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
-        .count();
-    if matches!(rest.get(len), Some(b'*' | b'?' | b'+' | b'{')) {
-        len = len.saturating_sub(1);
+
+    /// Does `name` hold the literal (ASCII case-insensitively)?
+    fn is_in(&self, name: &[u8]) -> bool {
+        let len = self.bytes.len();
+        if self.anchored {
+            name.get(..len)
+                .is_some_and(|start| start.eq_ignore_ascii_case(&self.bytes))
+        } else {
+            // Names are short: a plain scan, no searcher to build.
+            len == 0
+                || name
+                    .windows(len)
+                    .any(|w| w.eq_ignore_ascii_case(&self.bytes))
+        }
     }
-    (len > 0).then(|| rest[..len].to_ascii_lowercase())
 }
 
 impl fmt::Display for Selector {
@@ -843,20 +871,72 @@ mod tests {
     }
 
     #[test]
-    fn selector_regexes_give_their_plain_literal_prefix() {
-        let cases: [(&str, Option<&[u8]>); 9] = [
-            ("^header_name_920450_", Some(b"header_name_920450_")),
-            ("^Header-Name", Some(b"header-name")),
-            ("^abc*", Some(b"ab")),
-            ("^ab\\d", Some(b"ab")),
-            ("^ab.c", Some(b"ab")),
+    fn selector_regexes_give_their_plain_literal() {
+        let cases: [(&str, Option<(&[u8], bool)>); 11] = [
+            ("^header_name_920450_", Some((b"header_name_920450_", true))),
+            ("^Header-Name", Some((b"header-name", true))),
+            ("^abc*", Some((b"ab", true))),
+            ("^ab\\d", Some((b"ab", true))),
+            ("^ab.c", Some((b"ab", true))),
             ("^a{2}", None),
             ("^a|b", None),
-            ("abc", None),
+            ("abc", Some((b"abc", false))),
+            (
+                "MULTIPART_HEADERS_CONTENT_TYPES_*",
+                Some((b"multipart_headers_content_types", false)),
+            ),
             ("^(?:x)", None),
+            ("[a]bc", None),
         ];
         for (source, expected) in cases {
-            assert_eq!(literal_prefix(source).as_deref(), expected, "{source}");
+            let expected = expected.map(|(bytes, anchored)| NameLiteral {
+                bytes: bytes.to_vec(),
+                anchored,
+            });
+            assert_eq!(NameLiteral::of(source), expected, "{source}");
+        }
+    }
+
+    /// The literal only rules names out: each selector picks exactly the
+    /// names its regex alone matches.
+    #[test]
+    fn a_selector_literal_rules_out_only_names_its_regex_refuses() {
+        let sources = [
+            "^header_name_920450_",
+            "^_pk_ref",
+            "__utm",
+            "MULTIPART_HEADERS_CONTENT_TYPES_*",
+            "ab?c",
+            "^ab*",
+            "id$",
+        ];
+        let names: [&[u8]; 12] = [
+            b"header_name_920450_host",
+            b"HEADER_NAME_920450_X",
+            b"x_header_name_920450_",
+            b"_pk_ref.1.abc",
+            b"a__UTMz",
+            b"__ut",
+            b"multipart_headers_content_types_0",
+            b"MULTIPART_HEADERS_CONTENT_TYPE",
+            b"ac",
+            b"xabcx",
+            b"a",
+            b"",
+        ];
+        for source in sources {
+            let selector = Selector::parse(&format!("/{source}/")).expect("compiles");
+            let Selector::Regex { regex, .. } = &selector else {
+                panic!("/{source}/ is a regex selector");
+            };
+            for name in names {
+                assert_eq!(
+                    selector.selects(name),
+                    regex.is_match(name),
+                    "/{source}/ on {}",
+                    String::from_utf8_lossy(name)
+                );
+            }
         }
     }
 }
