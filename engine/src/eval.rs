@@ -537,9 +537,14 @@ impl Engine {
         let prefilter = Prefilter::build(&mut rules);
         for condition in rules.iter_mut().flat_map(|r| r.conditions.iter_mut()) {
             // A negated condition matches the values its operator cannot.
-            condition.required_kinds = (!condition.negate && !condition.multi_match)
+            let kinds = (!condition.negate)
                 .then(|| condition.operator.required_kinds())
                 .flatten();
+            if condition.multi_match {
+                condition.step_kinds = kinds;
+            } else {
+                condition.required_kinds = kinds;
+            }
         }
         let mut by_phase: [Vec<usize>; Phase::COUNT] = Default::default();
         for (index, rule) in rules.iter().enumerate() {
@@ -1219,7 +1224,7 @@ impl PhaseScope<'_> {
             }
             for (index, inst) in selected {
                 let found = if condition.multi_match {
-                    let (as_received, scratch) = match cached.as_deref_mut() {
+                    let (as_received, kinds, scratch) = match cached.as_deref_mut() {
                         Some(by_chain) => {
                             let may_match = match condition.prefilter.zip(scanner.as_mut()) {
                                 Some((id, scanner)) => {
@@ -1231,11 +1236,14 @@ impl PhaseScope<'_> {
                                 }
                                 None => true,
                             };
-                            (may_match, by_chain.scratch())
+                            // Known to every chain reading the value.
+                            let kinds = by_chain.raw_kinds(index, table.len(), &inst.value);
+                            (may_match, kinds, by_chain.scratch())
                         }
-                        None => (true, &mut self.uncached_scratch),
+                        None => (true, ByteKinds::of(&inst.value), &mut self.uncached_scratch),
                     };
-                    multi_match(condition, chain, &inst.value, as_received, scratch, &macros)
+                    let received = (&*inst.value, kinds);
+                    multi_match(condition, chain, received, as_received, scratch, &macros)
                 } else {
                     let (value, seen): (&[u8], _) = match cached.as_deref_mut() {
                         Some(by_chain) => {
@@ -1285,7 +1293,7 @@ impl PhaseScope<'_> {
                                 &inst.value,
                                 ByteKinds::of(&inst.value),
                                 &mut self.uncached_scratch,
-                                |_| false,
+                                |_, _| false,
                             );
                             (after.map_or(&*inst.value, |(v, _)| v), None)
                         }
@@ -1325,26 +1333,36 @@ type ValueMatch<'v> = (&'v [u8], Option<(usize, usize)>);
 
 /// `multiMatch`: the operator runs on the value as received (unless the
 /// prefilter ruled that out: `as_received` false) and again after every
-/// transform step that changed it. The values after each step are written
-/// into `scratch`, kept with the collection: CRS's multiMatch chains end
-/// in base64Decode, which changes almost every value, and each change was
-/// a new vector (700 per request on a 4 KB JSON body).
+/// transform step that changed it, each time only if the value holds a
+/// byte the operator needs (`value` comes with its kinds): under CRS PL1
+/// six multiMatch conditions read every argument of a JSON body. The
+/// values after each step are written into `scratch`, kept with the
+/// collection: CRS's multiMatch chains end in base64Decode, which changes
+/// almost every value, and each change was a new vector (700 per request
+/// on a 4 KB JSON body).
 fn multi_match<'v>(
     condition: &Condition,
     chain: &[Transform],
-    value: &'v [u8],
+    (value, kinds): (&'v [u8], ByteKinds),
     as_received: bool,
     scratch: &'v mut [Vec<u8>; 2],
     macros: &Macros<'_>,
 ) -> Option<ValueMatch<'v>> {
-    if as_received {
+    let may_match = |kinds: ByteKinds| {
+        condition
+            .step_kinds
+            .is_none_or(|required| kinds.holds_any(required))
+    };
+    if as_received && may_match(kinds) {
         if let Some(span) = test(&condition.operator, condition.negate, value, macros) {
             return Some((value, span));
         }
     }
     let mut found = None;
-    let last = transform::apply_chain_in(chain, value, ByteKinds::of(value), scratch, |after| {
-        found = test(&condition.operator, condition.negate, after, macros);
+    let last = transform::apply_chain_in(chain, value, kinds, scratch, |after, kinds| {
+        found = may_match(kinds)
+            .then(|| test(&condition.operator, condition.negate, after, macros))
+            .flatten();
         found.is_some()
     });
     Some((last?.0, found?))

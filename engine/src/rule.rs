@@ -158,8 +158,16 @@ pub struct Condition {
     /// match (set by the engine from `Operator::required_kinds`: a regex's
     /// or phrase list's required bytes, the bytes a validation operator
     /// flags, those `@detectXSS` needs): a collection none of whose values
-    /// holds one is passed over whole, and so is each such value.
+    /// holds one is passed over whole, and so is each such value. `None`
+    /// for a multiMatch condition, which has `step_kinds` instead.
     pub required_kinds: Option<ByteKinds>,
+    /// The same kinds for a multiMatch condition, asked of each value it
+    /// would test (as received and after each step that changed it): the
+    /// collection-wide and per-value checks above see only the value after
+    /// the whole chain. Kept apart so that those checks, on the path of
+    /// every condition, need not ask whether a condition is multiMatch
+    /// (callgrind, built-in GET: +0.9% instructions when they did).
+    pub step_kinds: Option<ByteKinds>,
 }
 
 /// A rule ready to evaluate.

@@ -274,6 +274,7 @@ impl RulesetSpec {
                     effects,
                     prefilter: None,
                     required_kinds: None,
+                    step_kinds: None,
                 });
             }
             // A condition collects every match when its actions run per

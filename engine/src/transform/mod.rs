@@ -239,15 +239,15 @@ impl Transform {
 /// Applies `chain` to `input` (whose bytes are of `kinds`), each step
 /// writing into one of two kept buffers in turn, and skipping the steps
 /// the value holds no trigger byte of ([`triggers`]). After each step that
-/// changed the value, `changed` is shown it and may stop the chain there
-/// by answering `true`. Returns the value where the chain stopped, and its
+/// changed the value, `changed` is shown it and its kinds, and may stop
+/// the chain there by answering `true`. Returns the value where the chain stopped, and its
 /// kinds, if any step changed it.
 pub fn apply_chain_in<'b>(
     chain: &[Transform],
     input: &[u8],
     mut kinds: ByteKinds,
     scratch: &'b mut [Vec<u8>; 2],
-    mut changed: impl FnMut(&[u8]) -> bool,
+    mut changed: impl FnMut(&[u8], ByteKinds) -> bool,
 ) -> Option<(&'b [u8], ByteKinds)> {
     let mut current = None;
     for &step in chain {
@@ -264,7 +264,7 @@ pub fn apply_chain_in<'b>(
         if step.apply_into(from, to) {
             current = Some(written);
             kinds = ByteKinds::of(to);
-            if changed(to) {
+            if changed(to, kinds) {
                 break;
             }
         }
@@ -281,7 +281,9 @@ pub fn apply_chain<'a>(chain: &[Transform], input: &'a [u8]) -> Cow<'a, [u8]> {
         return Cow::Borrowed(input);
     }
     let mut scratch = <[Vec<u8>; 2]>::default();
-    match apply_chain_in(chain, input, ByteKinds::of(input), &mut scratch, |_| false) {
+    match apply_chain_in(chain, input, ByteKinds::of(input), &mut scratch, |_, _| {
+        false
+    }) {
         Some((after, _)) => Cow::Owned(after.to_vec()),
         None => Cow::Borrowed(input),
     }
