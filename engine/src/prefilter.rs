@@ -36,7 +36,8 @@
 //! ([`crate::operator::rx::syntax_config`]), and reports every pattern that
 //! matches anywhere in the value (`MatchKind::All`); when its lazy DFA gives
 //! up on a value, every condition runs. Literals are regex-syntax's prefix
-//! (or suffix) literals, of which every match starts (or ends) with one (see
+//! (or suffix) literals, of which every match starts (or ends) with one, or
+//! failing those literals every match holds one of somewhere (see
 //! [`crate::operator::rx::Rx::take_required_literals`]), and the automaton
 //! ignores ASCII case, which only lets more values through; a phrase list
 //! matches exactly when one of its phrases occurs in any ASCII case, which
