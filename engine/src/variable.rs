@@ -872,27 +872,35 @@ mod tests {
 
     #[test]
     fn selector_regexes_give_their_plain_literal() {
-        let cases: [(&str, Option<(&[u8], bool)>); 11] = [
-            ("^header_name_920450_", Some((b"header_name_920450_", true))),
-            ("^Header-Name", Some((b"header-name", true))),
-            ("^abc*", Some((b"ab", true))),
-            ("^ab\\d", Some((b"ab", true))),
-            ("^ab.c", Some((b"ab", true))),
+        let at_start = |bytes: &[u8]| {
+            Some(NameLiteral {
+                bytes: bytes.to_vec(),
+                anchored: true,
+            })
+        };
+        let anywhere = |bytes: &[u8]| {
+            Some(NameLiteral {
+                bytes: bytes.to_vec(),
+                anchored: false,
+            })
+        };
+        let cases = [
+            ("^header_name_920450_", at_start(b"header_name_920450_")),
+            ("^Header-Name", at_start(b"header-name")),
+            ("^abc*", at_start(b"ab")),
+            ("^ab\\d", at_start(b"ab")),
+            ("^ab.c", at_start(b"ab")),
             ("^a{2}", None),
             ("^a|b", None),
-            ("abc", Some((b"abc", false))),
+            ("abc", anywhere(b"abc")),
             (
                 "MULTIPART_HEADERS_CONTENT_TYPES_*",
-                Some((b"multipart_headers_content_types", false)),
+                anywhere(b"multipart_headers_content_types"),
             ),
             ("^(?:x)", None),
             ("[a]bc", None),
         ];
         for (source, expected) in cases {
-            let expected = expected.map(|(bytes, anchored)| NameLiteral {
-                bytes: bytes.to_vec(),
-                anchored,
-            });
             assert_eq!(NameLiteral::of(source), expected, "{source}");
         }
     }
@@ -925,9 +933,14 @@ mod tests {
             b"",
         ];
         for source in sources {
-            let selector = Selector::parse(&format!("/{source}/")).expect("compiles");
+            let parsed = Selector::parse(&format!("/{source}/"));
+            assert!(
+                matches!(parsed, Ok(Selector::Regex { .. })),
+                "/{source}/: {parsed:?}"
+            );
+            let Ok(selector) = parsed else { continue };
             let Selector::Regex { regex, .. } = &selector else {
-                panic!("/{source}/ is a regex selector");
+                continue;
             };
             for name in names {
                 assert_eq!(
