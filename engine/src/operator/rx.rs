@@ -221,11 +221,74 @@ fn inner_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
             }
             Some(any)
         }
-        HirKind::Concat(parts) => parts.iter().filter_map(inner_literals).max_by_key(|set| {
-            let shortest = set.iter().map(Vec::len).min().unwrap_or(0);
-            (shortest, std::cmp::Reverse(set.len()))
+        HirKind::Concat(parts) => {
+            // Runs of parts with a small finite language are crossed
+            // first: `de(?:lete|sc)` needs `delete` or `desc`, where its
+            // parts alone give `de`, or `lete` or `sc`.
+            let mut sets = Vec::new();
+            let mut run: Option<Vec<Vec<u8>>> = None;
+            for part in parts {
+                match (exact(part), run.take()) {
+                    (Some(strings), None) => run = Some(strings),
+                    (Some(strings), Some(before)) => {
+                        run = cross(&before, &strings).or_else(|| {
+                            sets.push(before);
+                            Some(strings)
+                        });
+                    }
+                    (None, before) => {
+                        sets.extend(before);
+                        sets.extend(inner_literals(part));
+                    }
+                }
+            }
+            sets.extend(run);
+            sets.into_iter().max_by_key(|set| {
+                let shortest = set.iter().map(Vec::len).min().unwrap_or(0);
+                (shortest, std::cmp::Reverse(set.len()))
+            })
+        }
+    }
+}
+
+/// Every string `hir` can match, when they are few: literals, small
+/// classes, and alternations and sequences of them. Zero-width assertions
+/// match the empty string (they consume nothing).
+fn exact(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    match hir.kind() {
+        HirKind::Literal(literal) => Some(vec![literal.0.to_vec()]),
+        HirKind::Class(class) => Some(small_class(class)?.into_iter().map(|b| vec![b]).collect()),
+        HirKind::Empty | HirKind::Look(_) => Some(vec![Vec::new()]),
+        HirKind::Capture(capture) => exact(&capture.sub),
+        HirKind::Repetition(_) => None,
+        HirKind::Alternation(branches) => {
+            let mut any = Vec::new();
+            for branch in branches {
+                any.extend(exact(branch)?);
+                if any.len() > MAX_REQUIRED_LITERALS {
+                    return None;
+                }
+            }
+            Some(any)
+        }
+        HirKind::Concat(parts) => parts.iter().try_fold(vec![Vec::new()], |before, part| {
+            cross(&before, &exact(part)?)
         }),
     }
+}
+
+/// Each of `before` followed by each of `after`, unless there would be
+/// more than [`MAX_REQUIRED_LITERALS`].
+fn cross(before: &[Vec<u8>], after: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+    if before.len().saturating_mul(after.len()) > MAX_REQUIRED_LITERALS {
+        return None;
+    }
+    Some(
+        before
+            .iter()
+            .flat_map(|b| after.iter().map(move |a| [b.as_slice(), a].concat()))
+            .collect(),
+    )
 }
 
 /// The bytes of a class of at most four ASCII bytes (`["'`]`), else `None`.
@@ -265,6 +328,10 @@ fn small_class(class: &Class) -> Option<Vec<u8>> {
 /// busybox-style evasions allow junk between every letter: their best
 /// literals are single letters.)
 fn fewest_literals(literals: Vec<Vec<u8>>) -> Option<Vec<Vec<u8>>> {
+    // An empty literal (a branch of lookarounds alone) requires nothing.
+    if literals.iter().any(Vec::is_empty) {
+        return None;
+    }
     let mut lowered: Vec<Vec<u8>> = literals.iter().map(|l| l.to_ascii_lowercase()).collect();
     lowered.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
     lowered.dedup();
@@ -575,6 +642,11 @@ mod tests {
         );
         // `union` holds `uni`: a value with it holds `uni` too.
         assert_eq!(literals("[^a]+(?:uni|union)[^b]+"), some(&["uni"]));
+        // Folded letters are joined: `desc`, not `sc`.
+        assert_eq!(
+            literals("(?i)[^a-z]+de(?:lete|sc)[^a-z]+"),
+            some(&["desc", "delete"])
+        );
         assert_eq!(
             literals("[^a]+(?:[\"'`]|exec)[^b]+"),
             some(&["\"", "'", "`", "exec"])
@@ -585,6 +657,8 @@ mod tests {
         assert_eq!(literals("[^a]+(?:b\\W*u\\W*s\\W*y)[^c]+"), None);
         assert_eq!(literals("[^a]+(?:select|\\d)[^c]+"), None);
         assert_eq!(literals("[^a]+(?:select|/)[^c]+"), None);
+        // A branch that is only an assertion: nothing required.
+        assert_eq!(literals("[^a]+(?:abc|\\b)[^c]+"), None);
         assert_eq!(
             literals("[^a]+(?:select|on|&&)[^c]+"),
             some(&["&&", "on", "select"])
