@@ -206,21 +206,12 @@ fn required_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
 fn inner_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
     match hir.kind() {
         HirKind::Literal(literal) => Some(vec![literal.0.to_vec()]),
-        HirKind::Class(class) => Some(small_class(class)?.into_iter().map(|b| vec![b]).collect()),
+        HirKind::Class(class) => small_class(class),
         HirKind::Empty | HirKind::Look(_) => None,
         HirKind::Capture(capture) => inner_literals(&capture.sub),
         HirKind::Repetition(rep) if rep.min > 0 => inner_literals(&rep.sub),
         HirKind::Repetition(_) => None,
-        HirKind::Alternation(branches) => {
-            let mut any = Vec::new();
-            for branch in branches {
-                any.extend(inner_literals(branch)?);
-                if any.len() > MAX_REQUIRED_LITERALS {
-                    return None;
-                }
-            }
-            Some(any)
-        }
+        HirKind::Alternation(branches) => every_branch(branches, inner_literals),
         HirKind::Concat(parts) => {
             // Runs of parts with a small finite language are crossed
             // first: `de(?:lete|sc)` needs `delete` or `desc`, where its
@@ -257,24 +248,28 @@ fn inner_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
 fn exact(hir: &Hir) -> Option<Vec<Vec<u8>>> {
     match hir.kind() {
         HirKind::Literal(literal) => Some(vec![literal.0.to_vec()]),
-        HirKind::Class(class) => Some(small_class(class)?.into_iter().map(|b| vec![b]).collect()),
+        HirKind::Class(class) => small_class(class),
         HirKind::Empty | HirKind::Look(_) => Some(vec![Vec::new()]),
         HirKind::Capture(capture) => exact(&capture.sub),
         HirKind::Repetition(_) => None,
-        HirKind::Alternation(branches) => {
-            let mut any = Vec::new();
-            for branch in branches {
-                any.extend(exact(branch)?);
-                if any.len() > MAX_REQUIRED_LITERALS {
-                    return None;
-                }
-            }
-            Some(any)
-        }
+        HirKind::Alternation(branches) => every_branch(branches, exact),
         HirKind::Concat(parts) => parts.iter().try_fold(vec![Vec::new()], |before, part| {
             cross(&before, &exact(part)?)
         }),
     }
+}
+
+/// Every branch's strings (`of` each), unless one has none or there are
+/// more than [`MAX_REQUIRED_LITERALS`].
+fn every_branch(branches: &[Hir], of: fn(&Hir) -> Option<Vec<Vec<u8>>>) -> Option<Vec<Vec<u8>>> {
+    let mut any = Vec::new();
+    for branch in branches {
+        any.extend(of(branch)?);
+        if any.len() > MAX_REQUIRED_LITERALS {
+            return None;
+        }
+    }
+    Some(any)
 }
 
 /// Each of `before` followed by each of `after`, unless there would be
@@ -291,8 +286,9 @@ fn cross(before: &[Vec<u8>], after: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
     )
 }
 
-/// The bytes of a class of at most four ASCII bytes (`["'`]`), else `None`.
-fn small_class(class: &Class) -> Option<Vec<u8>> {
+/// The bytes of a class of at most four ASCII bytes (`["'`]`), each a
+/// one-byte string, else `None`.
+fn small_class(class: &Class) -> Option<Vec<Vec<u8>>> {
     const MAX: usize = 4;
     let bytes: Vec<u32> = match class {
         Class::Bytes(c) => c
@@ -313,7 +309,7 @@ fn small_class(class: &Class) -> Option<Vec<u8>> {
     }
     bytes
         .into_iter()
-        .map(|b| u8::try_from(b).ok().filter(u8::is_ascii))
+        .map(|b| Some(vec![u8::try_from(b).ok().filter(u8::is_ascii)?]))
         .collect()
 }
 
