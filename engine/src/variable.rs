@@ -650,8 +650,8 @@ impl Selector {
     /// Does this selector pick a member with this name?
     // A name without the regex's literal is ruled out by comparing a few
     // bytes: CRS picks TX variables by regex on every request
-    // (`TX:/MULTIPART_HEADERS_CONTENT_TYPES_*/` among some 80 names on a
-    // GET, `TX:/^header_name_920450_/`), and its exceptions leave out
+    // (`TX:/MULTIPART_HEADERS_CONTENT_TYPES_*/` among every TX name,
+    // `TX:/^header_name_920450_/`), and its exceptions leave out
     // cookies by regex (`!REQUEST_COOKIES:/^_pk_ref/`) for every rule
     // they touch.
     pub fn selects(&self, name: &[u8]) -> bool {

@@ -240,8 +240,8 @@ impl Transform {
 /// writing into one of two kept buffers in turn, and skipping the steps
 /// the value holds no trigger byte of ([`triggers`]). After each step that
 /// changed the value, `changed` is shown it and its kinds, and may stop
-/// the chain there by answering `true`. Returns the value where the chain stopped, and its
-/// kinds, if any step changed it.
+/// the chain there by answering `true`. Returns the value where the chain
+/// stopped, and its kinds, if any step changed it.
 pub fn apply_chain_in<'b>(
     chain: &[Transform],
     input: &[u8],
