@@ -324,7 +324,8 @@ fn small_class(class: &Class) -> Option<Vec<Vec<u8>>> {
 /// busybox-style evasions allow junk between every letter: their best
 /// literals are single letters.)
 fn fewest_literals(literals: Vec<Vec<u8>>) -> Option<Vec<Vec<u8>>> {
-    // An empty literal (a branch of lookarounds alone) requires nothing.
+    // An empty literal (a branch of zero-width assertions alone, `\b`)
+    // requires nothing.
     if literals.iter().any(Vec::is_empty) {
         return None;
     }
