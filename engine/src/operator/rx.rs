@@ -291,27 +291,21 @@ fn cross(before: &[Vec<u8>], after: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
 /// one-byte string, else `None`.
 fn small_class(class: &Class) -> Option<Vec<Vec<u8>>> {
     const MAX: usize = 4;
-    let bytes: Vec<u32> = match class {
-        Class::Bytes(c) => c
-            .ranges()
-            .iter()
-            .flat_map(|r| u32::from(r.start())..=u32::from(r.end()))
-            .take(MAX + 1)
-            .collect(),
-        Class::Unicode(c) => c
-            .ranges()
-            .iter()
-            .flat_map(|r| u32::from(r.start())..=u32::from(r.end()))
-            .take(MAX + 1)
-            .collect(),
+    // A Unicode class outside ASCII has no byte form: `None`.
+    let bytes = match class {
+        Class::Bytes(c) => c.clone(),
+        Class::Unicode(c) => c.to_byte_class()?,
     };
-    if bytes.len() > MAX {
+    let bytes: Vec<u8> = bytes
+        .ranges()
+        .iter()
+        .flat_map(|r| r.start()..=r.end())
+        .take(MAX + 1)
+        .collect();
+    if bytes.len() > MAX || !bytes.is_ascii() {
         return None;
     }
-    bytes
-        .into_iter()
-        .map(|b| Some(vec![u8::try_from(b).ok().filter(u8::is_ascii)?]))
-        .collect()
+    Some(bytes.into_iter().map(|b| vec![b]).collect())
 }
 
 /// An inner literal set, lowercased and reduced: a literal holding a
