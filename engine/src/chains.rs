@@ -14,7 +14,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::prefilter::{Scanner, Seen, SeenBits};
+use crate::prefilter::{AsReceived, Scanner, Seen, SeenBits};
 use crate::rule::ChainId;
 use crate::transform::triggers::{ByteKinds, StepMask};
 use crate::transform::{self, Transform};
@@ -160,9 +160,9 @@ impl ChainTree {
         scanner: &mut Scanner<'_>,
         id: u32,
     ) -> bool {
-        let at = chain.0 as usize;
+        let at = summary_at(chain, scanner.reads());
         if cache.summaries.len() <= at {
-            cache.summaries.resize(self.len(), None);
+            cache.summaries.resize(2 * self.len(), None);
         }
         if cache.summaries[at].is_none() {
             let len = values.len();
@@ -173,9 +173,7 @@ impl ChainTree {
                 if transforms && !cache.is_filled(chain, index) {
                     self.fill(cache, chain, index, len, raw);
                 }
-                let (value, seen, bits) =
-                    cache.value_and_seen(chain, index, raw, scanner.is_shared());
-                let seen = *seen.get_or_insert_with(|| scanner.scan(value, bits));
+                let (_, seen, bits) = cache.value_and_seen(chain, index, raw, scanner);
                 merged.merge(seen, bits, scanner.words());
             }
             cache.summaries[at] = Some(merged);
@@ -315,9 +313,10 @@ impl TransformCache {
 pub(crate) struct Chains {
     /// By chain id, then by instance.
     slots: Vec<Vec<Slot>>,
-    /// By chain id: the prefilter's answers for every instance, merged
-    /// (see [`ChainTree::may_match_any`]). Empty until the first is: most
-    /// collections a request expands are never asked.
+    /// By chain id, two each (see [`summary_at`]): the prefilter's answers
+    /// for every instance, merged (see [`ChainTree::may_match_any`]).
+    /// Empty until the first is: most collections a request expands are
+    /// never asked.
     summaries: Vec<Option<Seen>>,
     /// By chain id: the kinds of bytes of every instance, merged (see
     /// [`ChainTree::kinds_of_all`]); empty until the first is asked for.
@@ -333,7 +332,7 @@ pub(crate) struct Chains {
     scratch: [Vec<u8>; 2],
     /// By instance: the shared literal automaton's scan of the value as
     /// received, for every literal chain that left it so (see
-    /// [`Scanner::is_shared`]).
+    /// [`AsReceived::Shared`]).
     raw_seen: Vec<Option<Seen>>,
     /// The marks every [`Seen`] above points into.
     seen_bits: SeenBits,
@@ -395,10 +394,13 @@ impl Chains {
         }
     }
 
-    /// As [`Chains::value`], with where the prefilter's scan of it is
-    /// kept: in the slot, or, for a value left as received by a chain whose
-    /// scanner is `shared` ([`Scanner::is_shared`]), once per instance for
-    /// every such chain; and the marks scans write and read.
+    /// As [`Chains::value`], with what `scanner` (the chain's) saw in it,
+    /// scanned on the first ask, and the marks scans write and read. The
+    /// scan is kept in the slot; but for a value left as received, the
+    /// shared literal automaton's is kept once per instance for every
+    /// chain. A chain with a set beside the automaton reads that shared
+    /// scan for its literal conditions, and keeps the set's own in the slot
+    /// for the set's conditions ([`Scanner::reads`]).
     // Inlined by hand: it runs for every condition and value, and left as
     // a call by the compiler it cost the built-in GET 1% more instructions
     // (callgrind).
@@ -408,8 +410,8 @@ impl Chains {
         chain: ChainId,
         index: usize,
         raw: &'a [u8],
-        shared: bool,
-    ) -> (&'a [u8], &'a mut Option<Seen>, &'a mut SeenBits) {
+        scanner: &mut Scanner<'_>,
+    ) -> (&'a [u8], Seen, &'a mut SeenBits) {
         let Chains {
             slots,
             bytes,
@@ -418,11 +420,16 @@ impl Chains {
             ..
         } = self;
         let slots = &mut slots[chain.0 as usize];
-        let (value, seen) = match slots[index].transformed {
-            Transformed::At { start, end, .. } => (&bytes[start..end], &mut slots[index].seen),
-            _ if shared => (raw, shared_seen(raw_seen, index, slots.len())),
-            _ => (raw, &mut slots[index].seen),
+        let (value, seen, as_received) = match slots[index].transformed {
+            Transformed::At { start, end, .. } => {
+                (&bytes[start..end], &mut slots[index].seen, false)
+            }
+            _ if scanner.reads() == AsReceived::Shared => {
+                (raw, shared_seen(raw_seen, index, slots.len()), true)
+            }
+            _ => (raw, &mut slots[index].seen, true),
         };
+        let seen = *seen.get_or_insert_with(|| scanner.scan(value, seen_bits, as_received));
         (value, seen, seen_bits)
     }
 
@@ -475,10 +482,11 @@ impl Chains {
             .is_some_and(Option::is_some)
     }
 
-    /// Has the collection's summary under `chain` been computed?
-    pub(crate) fn has_summary(&self, chain: ChainId) -> bool {
+    /// Has the collection's summary under `chain` been computed, for
+    /// conditions reading what `reads` says of values as received?
+    pub(crate) fn has_summary(&self, chain: ChainId, reads: AsReceived) -> bool {
         self.summaries
-            .get(chain.0 as usize)
+            .get(summary_at(chain, reads))
             .is_some_and(Option::is_some)
     }
 }
@@ -517,6 +525,14 @@ fn shared_seen(raw_seen: &mut Vec<Option<Seen>>, index: usize, len: usize) -> &m
         grow(raw_seen, len.max(index + 1));
     }
     &mut raw_seen[index]
+}
+
+/// Where a collection's summary under `chain` is kept: one for the
+/// conditions of the chain's set beside the literal automaton
+/// ([`AsReceived::Rest`]), one for the others, as a value as received
+/// keeps a scan for each (see [`Chains::value_and_seen`]).
+fn summary_at(chain: ChainId, reads: AsReceived) -> usize {
+    2 * chain.0 as usize + usize::from(reads == AsReceived::Rest)
 }
 
 /// Sizes a collection's shared scans (`Chains::raw_seen`) to its `len`
@@ -560,8 +576,8 @@ mod tests {
             let chains = cache.get_or_insert_with(collection, || Chains::new(&tree));
             slots(chains, chain, len);
             tree.fill(chains, chain, 0, len, raw);
-            chains.summaries.resize(tree.len(), Some(Seen::Nothing));
-            assert!(chains.has_summary(chain));
+            chains.summaries.resize(2 * tree.len(), Some(Seen::Nothing));
+            assert!(chains.has_summary(chain, AsReceived::Own));
         }
         cache.recycle();
         let mut kept = Vec::new();
@@ -569,7 +585,10 @@ mod tests {
             assert!(chains.slots.iter().all(Vec::is_empty), "{c:?} kept values");
             assert!(chains.bytes.is_empty(), "{c:?} kept transformed bytes");
             assert!(chains.raw_kinds.is_empty(), "{c:?} kept kinds of values");
-            assert!(!chains.has_summary(chain), "{c:?} kept a summary");
+            assert!(
+                !chains.has_summary(chain, AsReceived::Own),
+                "{c:?} kept a summary"
+            );
             kept.push((c, chains.capacity(), chains.bytes.capacity() > 0));
             true
         });

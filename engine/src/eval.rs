@@ -1165,11 +1165,11 @@ impl PhaseScope<'_> {
             // Cached per value: the transformed value (when the chain does
             // something) and the prefilter's scan (when this condition has
             // one).
-            let mut scanner = condition.prefilter.map(|_| {
+            let mut scanner = condition.prefilter.map(|id| {
                 if condition.multi_match {
                     self.prefilter.as_received_scanner()
                 } else {
-                    self.prefilter.scanner(condition.chain)
+                    self.prefilter.scanner(condition.chain, id)
                 }
             });
             // Asked only of several values: on one, the operator's own
@@ -1202,7 +1202,8 @@ impl PhaseScope<'_> {
                 cached.as_deref_mut(),
                 condition.multi_match,
             ) {
-                let ask = target.selector.is_none() || by_chain.has_summary(condition.chain);
+                let ask = target.selector.is_none()
+                    || by_chain.has_summary(condition.chain, scanner.reads());
                 let values = table.iter().map(|inst| inst.value.as_ref());
                 if ask && !chains.may_match_any(by_chain, condition.chain, values, scanner, id) {
                     continue;
@@ -1230,8 +1231,9 @@ impl PhaseScope<'_> {
                                 Some((id, scanner)) => {
                                     let (seen, bits) =
                                         by_chain.seen_as_received(index, table.len());
-                                    let seen = *seen
-                                        .get_or_insert_with(|| scanner.scan(&inst.value, bits));
+                                    let seen = *seen.get_or_insert_with(|| {
+                                        scanner.scan(&inst.value, bits, true)
+                                    });
                                     seen.may_match(id, bits)
                                 }
                                 None => true,
@@ -1275,10 +1277,8 @@ impl PhaseScope<'_> {
                                         condition.chain,
                                         index,
                                         &inst.value,
-                                        scanner.is_shared(),
+                                        scanner,
                                     );
-                                    let seen =
-                                        *seen.get_or_insert_with(|| scanner.scan(value, bits));
                                     (value, Some(seen.may_match(id, bits)))
                                 }
                                 None => (by_chain.value(condition.chain, index, &inst.value), None),

@@ -27,15 +27,20 @@
 //!   walked 2,100 values a request with its lists' own automata (a tenth of
 //!   its instructions), mostly finding nothing. Every such chain shares
 //!   one automaton, so that a value its chains leave as received is walked
-//!   once for all of them, not once per chain.
+//!   once for all of them, not once per chain. Beside it, the chain's
+//!   regexes with no literals to screen them (and no rare byte they
+//!   need) go into a set of their own that says only whether any of them
+//!   matches: CRS's busybox-evasion regexes, five at PL1 with no usable
+//!   literal, ran one by one on every argument.
 //!
 //! Measured in bench/README.md.
 //!
 //! Soundness: a condition is only skipped when its regex cannot match. A
 //! set holds the same pattern, parsed with the same byte-mode syntax
 //! ([`crate::operator::rx::syntax_config`]), and reports every pattern that
-//! matches anywhere in the value (`MatchKind::All`); when its lazy DFA gives
-//! up on a value, every condition runs. Literals are regex-syntax's prefix
+//! matches anywhere in the value (`MatchKind::All`), or, for the set beside
+//! the automaton, lets all its conditions through when any matches; when
+//! its lazy DFA gives up on a value, every condition runs. Literals are regex-syntax's prefix
 //! (or suffix) literals, of which every match starts (or ends) with one, or
 //! failing those literals every match holds one of somewhere (see
 //! [`crate::operator::rx::Rx::take_required_literals`]), and the automaton
@@ -101,10 +106,34 @@ const MIN_PHRASE_LISTS_PER_CHAIN: usize = 2;
 /// not measured as sets.
 const MAX_SET_NFA_STATES: usize = 3_000;
 
+/// A chain too large for one set puts the regexes its literals cannot
+/// screen into a set of their own (see [`rest_candidates`]) while that
+/// set's NFA has at most this many states. CRS's busybox-evasion regexes
+/// (932230 to 932260 and 932340 at PL1, each thousands of states) were run
+/// one by one on every argument; their chain's set, with the PL2 and PL3
+/// regexes of its kind, has 17,378 states, and as it only asks whether any
+/// matches (one walk that stops at the first match) it is built over so
+/// large an NFA at no cost per byte: its lazy DFA visits few states on
+/// benign values (bench/README.md).
+const MAX_REST_SET_NFA_STATES: usize = 20_000;
+
 /// Building the NFA stops past this many bytes, so a chain far over
 /// [`MAX_SET_NFA_STATES`] is refused before it is built whole (CRS's
 /// largest takes 2 MB); well above what 3,000 states take on any target.
 const MAX_SET_BUILD_BYTES: usize = 1024 * 1024;
+
+/// The same for a set beside the literal automaton, over
+/// [`MAX_REST_SET_NFA_STATES`]: building CRS's set of 17,378 states takes
+/// more than 1 MB on the way (666 KB when built, on x86-64).
+const MAX_REST_SET_BUILD_BYTES: usize = 2 * 1024 * 1024;
+
+/// A regex whose shortest match is one byte stays out of a chain's set of
+/// unscreened regexes: such a regex (CRS's `.` for counting argument names,
+/// `^[^;\s]+` for a content type) matches nearly every value, and as the
+/// set only says whether any of its regexes matches, it would then let
+/// every value through to all of them (callgrind, CRS PL1: JSON 4 KB +19%
+/// against without them).
+const MIN_REST_MATCH_LEN: usize = 2;
 
 /// A set pays for itself from two regexes: one scan, nearly always the
 /// cheap "does anything match" search, instead of two regex runs. Built-in
@@ -145,8 +174,10 @@ enum Group {
     /// The chain's regexes themselves, exact.
     Set(RegexSet),
     /// For a chain whose set would be too large, or that has phrase lists:
-    /// the literal automaton every such chain shares.
-    Literals,
+    /// the literal automaton every such chain shares, and beside it a set
+    /// of the chain's regexes that have no literals (see
+    /// [`MAX_REST_SET_NFA_STATES`]), if it has two or more.
+    Literals(Option<RegexSet>),
 }
 
 /// Literals of which each condition needs one: a value holding none of a
@@ -169,6 +200,9 @@ struct RegexSet {
     /// Bytes of which a value must hold one for any pattern to match (see
     /// [`RequiredBytes::union`]): a value with none is not walked.
     required: Option<RequiredBytes>,
+    /// Says which patterns match; else only whether any does, and a value
+    /// where one does may match them all.
+    exact: bool,
     /// The lazy DFA's transition cache (kept warm across requests: building
     /// states is what a lazy DFA costs) and a pattern set, per thread.
     scratch: Pool<Scratch, NewScratch>,
@@ -182,7 +216,7 @@ struct Scratch {
 type NewScratch = Box<dyn Fn() -> Scratch + Send + Sync + UnwindSafe + RefUnwindSafe>;
 
 impl RegexSet {
-    fn new(dfa: DFA, ids: Vec<u32>, required: Option<RequiredBytes>) -> RegexSet {
+    fn new(dfa: DFA, ids: Vec<u32>, required: Option<RequiredBytes>, exact: bool) -> RegexSet {
         let for_pool = dfa.clone();
         let scratch: NewScratch = Box::new(move || Scratch {
             cache: for_pool.create_cache(),
@@ -192,15 +226,31 @@ impl RegexSet {
             dfa,
             ids,
             required,
+            exact,
             scratch: Pool::new(scratch),
         }
+    }
+
+    /// Is condition `id` one of this set's? (A set's conditions are
+    /// numbered together, one after another.)
+    fn owns(&self, id: u32) -> bool {
+        self.ids.first().is_some_and(|&first| {
+            id.checked_sub(first)
+                .and_then(|offset| usize::try_from(offset).ok())
+                .is_some_and(|offset| offset < self.ids.len())
+        })
     }
 }
 
 impl Clone for RegexSet {
     /// A clone gets its own caches.
     fn clone(&self) -> Self {
-        RegexSet::new(self.dfa.clone(), self.ids.clone(), self.required.clone())
+        RegexSet::new(
+            self.dfa.clone(),
+            self.ids.clone(),
+            self.required.clone(),
+            self.exact,
+        )
     }
 }
 
@@ -339,12 +389,43 @@ impl Marks<'_> {
 /// built-in JSON mix ran 3.1% fewer instructions; in time, natively and in
 /// V8, less than the runs resolve).
 pub(crate) struct Scanner<'p> {
-    group: Option<&'p Group>,
-    literals: Option<&'p Literals>,
-    /// The group is the shared literal automaton (see [`Scanner::is_shared`]).
-    shared: bool,
+    scans: Scans<'p>,
+    /// What its condition reads of a value the chain left as received.
+    reads: AsReceived,
     words: usize,
     scratch: Option<PoolGuard<'p, Scratch, NewScratch>>,
+}
+
+/// Which scan of a value its chain left as received a condition reads,
+/// known to its scanner ([`Scanner::reads`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AsReceived {
+    /// The literal automaton's, the same whatever the chain: every literal
+    /// chain shares it, so the value is walked once for all of them (see
+    /// [`crate::chains::Chains::value_and_seen`]). It marks the conditions
+    /// of every chain whose literals occur; a chain only reads its own
+    /// conditions' marks.
+    Shared,
+    /// The chain's own: its regex set's.
+    Own,
+    /// That of the chain's set beside the literal automaton
+    /// ([`Scanner::scan`]), for that set's conditions: a value none of
+    /// them reads (a header, under CRS) is never walked by the set.
+    Rest,
+}
+
+/// What a scanner walks values with.
+#[derive(Clone, Copy)]
+enum Scans<'p> {
+    /// Nothing (a chain without a group): every condition may match.
+    Nothing,
+    /// The chain's regex set ([`Group::Set`]).
+    Set(&'p RegexSet),
+    /// The shared literal automaton.
+    Literals(&'p Literals),
+    /// The shared literal automaton and the chain's set of the regexes it
+    /// cannot screen ([`Group::Literals`]).
+    Both(&'p Literals, &'p RegexSet),
 }
 
 /// Literals gathered for one group while the prefilter is built.
@@ -362,6 +443,8 @@ struct Candidate {
     literals: Option<Vec<Vec<u8>>>,
     source: Option<String>,
     required: Option<RequiredBytes>,
+    /// The length of a regex's shortest match.
+    shortest: Option<usize>,
     /// An `@pm` (its literals are its phrases), not a regex.
     phrases: bool,
 }
@@ -370,8 +453,9 @@ impl Prefilter {
     /// Numbers the eligible conditions (`Condition::prefilter`) and builds
     /// a scanner per chain: the chain's regex set where it can be built
     /// within [`MAX_SET_NFA_STATES`], else the shared automaton, over its
-    /// conditions' literals among others. A chain with neither is left
-    /// out: its values then pass every condition, as without a prefilter.
+    /// conditions' literals among others, with a set of the regexes it
+    /// cannot screen ([`rest_set`]). A chain with none is left out: its
+    /// values then pass every condition, as without a prefilter.
     pub(crate) fn build(rules: &mut [Rule]) -> Prefilter {
         let mut per_chain: HashMap<ChainId, Vec<Candidate>> = HashMap::new();
         // multiMatch conditions, whose test of the value as received the
@@ -397,6 +481,7 @@ impl Prefilter {
                         literals: rx.take_required_literals(),
                         source: rx.take_source(),
                         required: rx.required_bytes().cloned(),
+                        shortest: rx.shortest_match(),
                         phrases: false,
                     },
                     // A phrase list is its own literals.
@@ -406,6 +491,7 @@ impl Prefilter {
                         literals: pm.take_phrases(),
                         source: None,
                         required: pm.required_bytes().cloned(),
+                        shortest: None,
                         phrases: true,
                     },
                     _ => continue,
@@ -443,34 +529,34 @@ impl Prefilter {
             let settable: Vec<&Candidate> =
                 candidates.iter().filter(|c| c.source.is_some()).collect();
             if settable.len() >= MIN_CONDITIONS_PER_SET {
-                if let Some(dfa) = build_set(&settable) {
+                if let Some(dfa) = build_set(&settable, MAX_SET_NFA_STATES, MAX_SET_BUILD_BYTES) {
                     let ids = number(&settable, rules, &mut next);
                     let required =
                         RequiredBytes::union(settable.iter().map(|c| c.required.as_ref()));
                     put(
                         &mut groups,
                         chain,
-                        Group::Set(RegexSet::new(dfa, ids, required)),
+                        Group::Set(RegexSet::new(dfa, ids, required, true)),
                     );
                     continue;
                 }
             }
             // Too large for one set (four CRS chains): the regexes
-            // with literals go behind a literal automaton. (A set of the
-            // others beside it cost CRS's GET 4.6% more instructions per
-            // request and saved nothing on its JSON mix: those regexes
-            // match benign headers often enough that the set's overlapping
-            // walk ran on top of them.)
+            // with literals go behind a literal automaton, and the others
+            // into a set of their own beside it.
             let with_literals: Vec<&Candidate> =
                 candidates.iter().filter(|c| c.literals.is_some()).collect();
             let phrase_lists = with_literals.iter().filter(|c| c.phrases).count();
+            let rest = rest_set(candidates, rules, &mut next);
             if with_literals.len() >= MIN_CONDITIONS_PER_CHAIN
                 || phrase_lists >= MIN_PHRASE_LISTS_PER_CHAIN
             {
                 literal_ids.extend(number(&with_literals, rules, &mut next));
                 literal_candidates.extend(with_literals);
                 numbered_phrase_lists += phrase_lists;
-                literal_chains.push(chain);
+                literal_chains.push((chain, rest));
+            } else if let Some(rest) = rest {
+                put(&mut groups, chain, Group::Set(rest));
             }
         }
         // A multiMatch condition tests the value as received, then the value
@@ -496,9 +582,11 @@ impl Prefilter {
         // chains a value, 4.7 of them on the value as received) is walked
         // once for all, and literals the chains share are stored once.
         let literals = Literals::build(&literal_candidates, &literal_ids);
-        if literals.is_some() {
-            for chain in literal_chains {
-                put(&mut groups, chain, Group::Literals);
+        for (chain, rest) in literal_chains {
+            if literals.is_some() {
+                put(&mut groups, chain, Group::Literals(rest));
+            } else if let Some(rest) = rest {
+                put(&mut groups, chain, Group::Set(rest));
             }
         }
         // Conditions numbered for a group that was then left out keep
@@ -515,25 +603,42 @@ impl Prefilter {
     /// The scanner for multiMatch conditions' values as received: the
     /// shared literal automaton, whatever their chain.
     pub(crate) fn as_received_scanner(&self) -> Scanner<'_> {
+        let (scans, reads) = match &self.literals {
+            Some(literals) => (Scans::Literals(literals), AsReceived::Shared),
+            None => (Scans::Nothing, AsReceived::Own),
+        };
         Scanner {
-            group: Some(&Group::Literals),
-            literals: self.literals.as_ref(),
-            shared: true,
+            scans,
+            reads,
             words: self.conditions.div_ceil(64),
             scratch: None,
         }
     }
 
-    /// The scanner for values after `chain`.
-    pub(crate) fn scanner(&self, chain: ChainId) -> Scanner<'_> {
+    /// The scanner for condition `id`'s values after `chain`.
+    pub(crate) fn scanner(&self, chain: ChainId, id: u32) -> Scanner<'_> {
         let group = self
             .groups
             .get(usize::from(chain.0))
             .and_then(Option::as_ref);
+        let (scans, reads) = match (group, self.literals.as_ref()) {
+            (Some(Group::Set(set)), _) => (Scans::Set(set), AsReceived::Own),
+            (Some(Group::Literals(None)), Some(literals)) => {
+                (Scans::Literals(literals), AsReceived::Shared)
+            }
+            (Some(Group::Literals(Some(rest))), Some(literals)) => (
+                Scans::Both(literals, rest),
+                if rest.owns(id) {
+                    AsReceived::Rest
+                } else {
+                    AsReceived::Shared
+                },
+            ),
+            _ => (Scans::Nothing, AsReceived::Own),
+        };
         Scanner {
-            group,
-            literals: self.literals.as_ref(),
-            shared: matches!(group, Some(Group::Literals)),
+            scans,
+            reads,
             words: self.conditions.div_ceil(64),
             scratch: None,
         }
@@ -596,9 +701,43 @@ impl Literals {
     }
 }
 
+/// The regexes of a chain too large for one set that go into a set of
+/// their own: those without literals, which the automaton cannot screen,
+/// and without required bytes, which are passed over cheaply already (see
+/// `Condition::required_kinds`; with them in the set, CRS PL1's GET ran
+/// 1.4% more instructions for 0.8% fewer on its JSON mix), matching two
+/// bytes or more ([`MIN_REST_MATCH_LEN`]).
+fn rest_candidates(candidates: &[Candidate]) -> Vec<&Candidate> {
+    candidates
+        .iter()
+        .filter(|c| c.literals.is_none() && c.source.is_some() && c.required.is_none())
+        .filter(|c| c.shortest.is_some_and(|len| len >= MIN_REST_MATCH_LEN))
+        .collect()
+}
+
+/// The set of a chain's [`rest_candidates`], when there are two or more
+/// and their NFA stays within [`MAX_REST_SET_NFA_STATES`]; they are
+/// numbered only then. It says only whether any of them matches: under
+/// CRS they match benign header values of every browser request
+/// (`gzip, deflate, br` names a command, `*/*;` is four non-word bytes)
+/// that none of their rules reads, and the overlapping walk that says
+/// which would run there for nothing (callgrind, CRS PL1: GET −0.7% and
+/// JSON 4 KB +0.3% against telling them apart).
+fn rest_set(candidates: &[Candidate], rules: &mut [Rule], next: &mut u32) -> Option<RegexSet> {
+    let rest = rest_candidates(candidates);
+    if rest.len() < MIN_CONDITIONS_PER_SET {
+        return None;
+    }
+    let dfa = build_set(&rest, MAX_REST_SET_NFA_STATES, MAX_REST_SET_BUILD_BYTES)?;
+    let ids = number(&rest, rules, next);
+    let required = RequiredBytes::union(rest.iter().map(|c| c.required.as_ref()));
+    Some(RegexSet::new(dfa, ids, required, false))
+}
+
 /// One lazy DFA over every candidate's regex, `None` when a pattern is
-/// missing or the NFA would exceed [`MAX_SET_NFA_STATES`].
-fn build_set(candidates: &[&Candidate]) -> Option<DFA> {
+/// missing or the NFA would exceed `max_states` (or `max_bytes` while
+/// built).
+fn build_set(candidates: &[&Candidate], max_states: usize, max_bytes: usize) -> Option<DFA> {
     let sources: Vec<&str> = candidates
         .iter()
         .map(|c| c.source.as_deref())
@@ -608,7 +747,7 @@ fn build_set(candidates: &[&Candidate]) -> Option<DFA> {
         .thompson(
             thompson::Config::new()
                 .utf8(false)
-                .nfa_size_limit(Some(MAX_SET_BUILD_BYTES)),
+                .nfa_size_limit(Some(max_bytes)),
         )
         .configure(
             DFA::config()
@@ -623,7 +762,7 @@ fn build_set(candidates: &[&Candidate]) -> Option<DFA> {
         )
         .build_many(&sources)
         .ok()?;
-    (dfa.get_nfa().states().len() <= MAX_SET_NFA_STATES).then_some(dfa)
+    (dfa.get_nfa().states().len() <= max_states).then_some(dfa)
 }
 
 impl Prefilter {
@@ -642,14 +781,18 @@ impl Prefilter {
             }),
         };
         for group in self.groups.iter().flatten() {
-            match group {
-                Group::Set(set) => {
-                    stats.sets += 1;
-                    // The NFA; its lazy DFA's cache grows with the states
-                    // visited, up to SET_CACHE_BYTES.
-                    stats.bytes += set.dfa.get_nfa().memory_usage();
+            let set = match group {
+                Group::Set(set) => Some(set),
+                Group::Literals(rest) => {
+                    stats.literal_chains += 1;
+                    rest.as_ref()
                 }
-                Group::Literals => stats.literal_chains += 1,
+            };
+            if let Some(set) = set {
+                stats.sets += 1;
+                // The NFA; its lazy DFA's cache grows with the states
+                // visited, up to SET_CACHE_BYTES.
+                stats.bytes += set.dfa.get_nfa().memory_usage();
             }
         }
         stats
@@ -677,14 +820,10 @@ pub struct PrefilterStats {
 }
 
 impl Scanner<'_> {
-    /// Is this scanner's answer for a value the same whatever the chain?
-    /// True of the literal automaton, which every literal chain shares: a
-    /// value its chain left as received is then scanned once for all of
-    /// them (see [`crate::chains::Chains::value_and_seen`]). Each marks
-    /// the conditions of every chain whose literals occur; a chain only
-    /// reads its own conditions' marks.
-    pub(crate) fn is_shared(&self) -> bool {
-        self.shared
+    /// Which scan of a value the chain left as received this scanner's
+    /// condition reads (see [`AsReceived`]).
+    pub(crate) fn reads(&self) -> AsReceived {
+        self.reads
     }
 
     /// Words of marks per scanned value (see [`Seen::merge`]).
@@ -692,12 +831,12 @@ impl Scanner<'_> {
         self.words
     }
 
-    /// Which of the group's conditions may match `value` (already
-    /// transformed by the group's chain), its marks written to `bits`.
-    pub(crate) fn scan(&mut self, value: &[u8], bits: &mut SeenBits) -> Seen {
-        let Some(group) = self.group else {
-            return Seen::All;
-        };
+    /// Which of the chain's conditions may match `value` (already
+    /// transformed by the chain), its marks written to `bits`. Of a value
+    /// the chain left `as_received`, a chain with a set beside the literal
+    /// automaton scans only what its condition reads ([`AsReceived`]): the
+    /// automaton's scan, the same for every chain, or the set's.
+    pub(crate) fn scan(&mut self, value: &[u8], bits: &mut SeenBits, as_received: bool) -> Seen {
         if value.len() > MAX_SCANNED_BYTES {
             return Seen::All;
         }
@@ -706,18 +845,26 @@ impl Scanner<'_> {
             words: self.words,
             start: None,
         };
-        match group {
-            Group::Set(set) => {
-                let scratch = self.scratch.get_or_insert_with(|| set.scratch.get());
-                if set.scan(scratch, value, &mut marks).is_err() {
-                    // Marks it made stay behind, unread.
-                    return Seen::All;
-                }
+        let set = match self.scans {
+            Scans::Nothing => return Seen::All,
+            Scans::Set(set) => set,
+            Scans::Literals(literals) => {
+                literals.scan(value, &mut marks);
+                return marks.seen();
             }
-            Group::Literals => match self.literals {
-                Some(literals) => literals.scan(value, &mut marks),
-                None => return Seen::All,
-            },
+            Scans::Both(_, set) if as_received && self.reads == AsReceived::Rest => set,
+            Scans::Both(literals, set) => {
+                literals.scan(value, &mut marks);
+                if as_received {
+                    return marks.seen();
+                }
+                set
+            }
+        };
+        let scratch = self.scratch.get_or_insert_with(|| set.scratch.get());
+        if set.scan(scratch, value, &mut marks).is_err() {
+            // Marks it made stay behind, unread.
+            return Seen::All;
         }
         marks.seen()
     }
@@ -744,6 +891,12 @@ impl RegexSet {
             Ok(None) => return Ok(()),
             Ok(Some(_)) => {}
             Err(_) => return Err(()),
+        }
+        if !self.exact {
+            for &id in &self.ids {
+                marks.mark(id);
+            }
+            return Ok(());
         }
         matched.clear();
         self.dfa
@@ -818,9 +971,9 @@ mod tests {
         ];
         // A pattern that can match the empty string stays out of sets.
         assert_eq!(Rx::new("a*").unwrap().take_source(), None);
-        let group = set_of(&patterns);
-        assert!(matches!(&group, Group::Set(set) if set.required.is_none()));
-        agrees_with_each_regex(&group, &patterns, &values);
+        let set = set_of(&patterns);
+        assert!(set.required.is_none());
+        agrees_with_each_regex(&set, &patterns, &values);
     }
 
     /// A set whose every pattern needs one of a few rare bytes skips the
@@ -836,9 +989,9 @@ mod tests {
             b"a.b/c",
             b"",
         ];
-        let group = set_of(&patterns);
-        assert!(matches!(&group, Group::Set(set) if set.required.is_some()));
-        agrees_with_each_regex(&group, &patterns, &values);
+        let set = set_of(&patterns);
+        assert!(set.required.is_some());
+        agrees_with_each_regex(&set, &patterns, &values);
     }
 
     /// Phrase lists behind a literal automaton: the scan says a list may
@@ -923,6 +1076,7 @@ mod tests {
                 literals: pm.clone().take_phrases(),
                 source: None,
                 required: pm.required_bytes().cloned(),
+                shortest: None,
                 phrases: true,
             })
             .collect();
@@ -930,16 +1084,15 @@ mod tests {
         let literals = Literals::build(&candidates.iter().collect::<Vec<_>>(), &ids)
             .expect("automaton builds");
         let mut scanner = Scanner {
-            group: Some(&Group::Literals),
-            literals: Some(&literals),
-            shared: true,
+            scans: Scans::Literals(&literals),
+            reads: AsReceived::Shared,
             words: 1,
             scratch: None,
         };
         // Marks of several values share one vector, as a collection's do.
         let mut bits = SeenBits::new();
         for value in values {
-            let seen = scanner.scan(value, &mut bits);
+            let seen = scanner.scan(value, &mut bits, true);
             for (id, pm) in pms.iter().enumerate() {
                 assert_eq!(
                     seen.may_match(id as u32, &bits),
@@ -952,32 +1105,102 @@ mod tests {
     }
 
     /// One regex set over `patterns`, built as [`Prefilter::build`] does.
-    fn set_of(patterns: &[&str]) -> Group {
-        let candidates: Vec<Candidate> = patterns
-            .iter()
-            .map(|p| {
-                let mut rx = Rx::new(p).unwrap();
-                Candidate {
-                    rule: 0,
-                    condition: 0,
-                    literals: None,
-                    source: rx.take_source(),
-                    required: rx.required_bytes().cloned(),
-                    phrases: false,
-                }
-            })
-            .collect();
-        let dfa = build_set(&candidates.iter().collect::<Vec<_>>()).expect("set builds");
+    fn set_of(patterns: &[&str]) -> RegexSet {
+        let candidates: Vec<Candidate> = patterns.iter().map(|p| candidate(p)).collect();
+        let dfa = build_set(
+            &candidates.iter().collect::<Vec<_>>(),
+            MAX_SET_NFA_STATES,
+            MAX_SET_BUILD_BYTES,
+        )
+        .expect("set builds");
         let ids: Vec<u32> = (0..patterns.len() as u32).collect();
         let required = RequiredBytes::union(candidates.iter().map(|c| c.required.as_ref()));
-        Group::Set(RegexSet::new(dfa, ids, required))
+        RegexSet::new(dfa, ids, required, true)
     }
 
-    fn agrees_with_each_regex(group: &Group, patterns: &[&str], values: &[&[u8]]) {
+    /// A regex condition's candidate, as [`Prefilter::build`] takes it.
+    fn candidate(pattern: &str) -> Candidate {
+        let mut rx = Rx::new(pattern).unwrap();
+        Candidate {
+            rule: 0,
+            condition: 0,
+            literals: rx.take_required_literals(),
+            source: rx.take_source(),
+            required: rx.required_bytes().cloned(),
+            shortest: rx.shortest_match(),
+            phrases: false,
+        }
+    }
+
+    /// Beside the literal automaton, a chain's regexes it cannot screen go
+    /// into a set that says whether any of them matches: a value matching
+    /// none rules them all out, one matching any lets them all through.
+    /// The automaton's marks are the same, whether its conditions read the
+    /// shared scan of a value as received or one scan by both marks a
+    /// value the chain changed.
+    #[test]
+    fn a_rest_set_screens_the_regexes_literals_cannot() {
+        let patterns = [
+            // Behind the automaton.
+            r"(?i)union\s+select",
+            // Required bytes (`<`): passed over without the set.
+            r"<\s*[a-z]+\s*on[a-z]+\s*=",
+            // Matches nearly everything.
+            r".",
+            // In the set: no literals, no required bytes.
+            r"(?i)(?:^(?:json\.)?|[;&|]\s*)(?:w|ls|id|ps)[^;]",
+            r"(?i)(?:^(?:json\.)?|[;&|]\s*)(?:x|cat|nc|sh)[^;]",
+        ];
+        let candidates: Vec<Candidate> = patterns.iter().map(|p| candidate(p)).collect();
+        let rest = rest_candidates(&candidates);
+        let rest_patterns: Vec<_> = rest.iter().map(|c| c.source.as_deref()).collect();
+        assert_eq!(rest_patterns, [Some(patterns[3]), Some(patterns[4])]);
+        let dfa = build_set(&rest, MAX_REST_SET_NFA_STATES, MAX_REST_SET_BUILD_BYTES)
+            .expect("set builds");
+        let set = RegexSet::new(dfa, vec![1, 2], None, false);
+        let literals = Literals::build(&[&candidates[0]], &[0]).expect("automaton builds");
+        assert!(!set.owns(0) && set.owns(1) && set.owns(2) && !set.owns(3));
+        let scanner = |reads| Scanner {
+            scans: Scans::Both(&literals, &set),
+            reads,
+            words: 1,
+            scratch: None,
+        };
+        let (mut literal_condition, mut rest_condition) =
+            (scanner(AsReceived::Shared), scanner(AsReceived::Rest));
+        let values: [&[u8]; 6] = [
+            b"SKU-00001",
+            b"gift wrap; deliver after 5pm",
+            b"1;ls -la",
+            b"cat /etc/hosts",
+            b"1 UNION SELECT 2",
+            b"1 union select 2;id -a",
+        ];
+        let rx: Vec<Rx> = patterns.iter().map(|p| Rx::new(p).unwrap()).collect();
+        let mut bits = SeenBits::new();
+        for value in values {
+            let any_rest = rx[3].find(value).is_some() || rx[4].find(value).is_some();
+            let shared = literal_condition.scan(value, &mut bits, true);
+            let rest = rest_condition.scan(value, &mut bits, true);
+            let changed = rest_condition.scan(value, &mut bits, false);
+            let shown = String::from_utf8_lossy(value);
+            for (seen, id, want) in [
+                (shared, 0, rx[0].find(value).is_some()),
+                (rest, 1, any_rest),
+                (rest, 2, any_rest),
+                (changed, 0, rx[0].find(value).is_some()),
+                (changed, 1, any_rest),
+                (changed, 2, any_rest),
+            ] {
+                assert_eq!(seen.may_match(id, &bits), want, "{id} on {shown}");
+            }
+        }
+    }
+
+    fn agrees_with_each_regex(set: &RegexSet, patterns: &[&str], values: &[&[u8]]) {
         let mut scanner = Scanner {
-            group: Some(group),
-            literals: None,
-            shared: false,
+            scans: Scans::Set(set),
+            reads: AsReceived::Own,
             words: 1,
             scratch: None,
         };
@@ -986,7 +1209,7 @@ mod tests {
         let mut merged = Seen::Nothing;
         let mut bits = SeenBits::new();
         for &value in values {
-            let seen = scanner.scan(value, &mut bits);
+            let seen = scanner.scan(value, &mut bits, true);
             assert!(!matches!(seen, Seen::All), "gave up on {value:?}");
             merged.merge(seen, &mut bits, scanner.words());
             for (id, pattern) in patterns.iter().enumerate() {

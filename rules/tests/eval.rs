@@ -22,7 +22,18 @@ use serde::Deserialize;
 struct File {
     ruleset: Option<serde_yaml_ng::Value>,
     seclang: Option<String>,
+    /// What the engine's prefilter must hold once the rules load: for a
+    /// file testing how it splits them, that the split happened.
+    prefilter: Option<Prefilter>,
     cases: Vec<Case>,
+}
+
+#[derive(Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct Prefilter {
+    regexes: usize,
+    sets: usize,
+    literal_chains: usize,
 }
 
 #[derive(Deserialize)]
@@ -74,6 +85,21 @@ fn evaluation_cases() {
         let file: File = serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap())
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let artifact = artifact(path, &file);
+        if let Some(want) = &file.prefilter {
+            let settings = config::load(b"", &artifact).unwrap();
+            let stats = settings.engine.prefilter_stats();
+            let have = Prefilter {
+                regexes: stats.regexes,
+                sets: stats.sets,
+                literal_chains: stats.literal_chains,
+            };
+            if &have != want {
+                failures.push(format!(
+                    "{}: prefilter {have:?}, want {want:?}",
+                    path.display()
+                ));
+            }
+        }
         let mut engines = HashMap::new();
         for case in &file.cases {
             if filter

@@ -70,6 +70,8 @@ pub struct Rx {
     /// known without starting the regex engine (see
     /// [`super::required_bytes`]).
     required_bytes: Option<RequiredBytes>,
+    /// Bytes in the shortest match, where the pattern parses.
+    shortest_match: Option<usize>,
 }
 
 impl Rx {
@@ -97,16 +99,18 @@ impl Rx {
         let hir = syntax::parse_with(&rewritten.text, &syntax).ok();
         let required_literals = hir.as_ref().and_then(required_literals);
         let required_bytes = hir.as_ref().and_then(required_bytes);
+        let shortest_match = hir.as_ref().and_then(|h| h.properties().minimum_len());
         // A pattern that can match the empty string matches every value,
         // at every position: in a set it would only slow the scan down.
         let source = hir
-            .filter(|h| h.properties().minimum_len() != Some(0))
+            .filter(|_| shortest_match != Some(0))
             .map(|_| rewritten.text);
         Ok(Rx {
             regex,
             required_literals,
             source,
             required_bytes,
+            shortest_match,
         })
     }
 
@@ -133,6 +137,12 @@ impl Rx {
     /// caches as allocated so far), for `palisade compile`'s summary.
     pub fn memory_usage(&self) -> usize {
         self.regex.memory_usage()
+    }
+
+    /// The length of the shortest match, in bytes, if the pattern has a
+    /// match at all.
+    pub(crate) fn shortest_match(&self) -> Option<usize> {
+        self.shortest_match
     }
 
     /// Bytes every match holds one of, if the regex has such a set (see
