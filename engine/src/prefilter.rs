@@ -111,10 +111,11 @@ const MAX_SET_NFA_STATES: usize = 3_000;
 /// set's NFA has at most this many states. CRS's busybox-evasion regexes
 /// (932230 to 932260 and 932340 at PL1, each thousands of states) were run
 /// one by one on every argument; their chain's set, with the PL2 and PL3
-/// regexes of its kind, has 17,378 states, and as it only asks whether any
-/// matches (one walk that stops at the first match) it is built over so
-/// large an NFA at no cost per byte: its lazy DFA visits few states on
-/// benign values (bench/README.md).
+/// regexes of its kind, has 17,378 states. A lazy DFA's walk costs the same
+/// per byte whatever the NFA's size, once its states are built: the cost
+/// is memory, each VM holding about 2.9 MiB more with CRS (the NFA and the
+/// set's cache, capped like every set's at `SET_CACHE_BYTES`), flat over a
+/// soak (bench/README.md).
 const MAX_REST_SET_NFA_STATES: usize = 20_000;
 
 /// Building the NFA stops past this many bytes, so a chain far over
