@@ -110,8 +110,8 @@ const MAX_SET_NFA_STATES: usize = 3_000;
 /// screen into a set of their own (see [`rest_candidates`]) while that
 /// set's NFA has at most this many states. CRS's busybox-evasion regexes
 /// (932230 to 932260 and 932340 at PL1, each thousands of states) were run
-/// one by one on every argument; their chain's set, with the PL2 and PL3
-/// regexes of its kind, has 17,378 states. A lazy DFA's walk costs the same
+/// one by one on every argument; their chain's set, with three PL2 and PL3
+/// regexes beside them, has 17,378 states. A lazy DFA's walk costs the same
 /// per byte whatever the NFA's size, once its states are built: the cost
 /// is memory, each VM holding about 2.9 MiB more with CRS (the NFA and the
 /// set's cache, capped like every set's at `SET_CACHE_BYTES`), flat over a
