@@ -583,11 +583,12 @@ impl Prefilter {
         // chains a value, 4.7 of them on the value as received) is walked
         // once for all, and literals the chains share are stored once.
         let literals = Literals::build(&literal_candidates, &literal_ids);
-        for (chain, rest) in literal_chains {
-            if literals.is_some() {
+        // Without the automaton a literal chain gets no group at all, its
+        // set beside it included: as a chain's only scanner, that set
+        // would rule out the literal conditions, which it does not hold.
+        if literals.is_some() {
+            for (chain, rest) in literal_chains {
                 put(&mut groups, chain, Group::Literals(rest));
-            } else if let Some(rest) = rest {
-                put(&mut groups, chain, Group::Set(rest));
             }
         }
         // Conditions numbered for a group that was then left out keep
@@ -731,8 +732,8 @@ fn rest_set(candidates: &[Candidate], rules: &mut [Rule], next: &mut u32) -> Opt
     }
     let dfa = build_set(&rest, MAX_REST_SET_NFA_STATES, MAX_REST_SET_BUILD_BYTES)?;
     let ids = number(&rest, rules, next);
-    let required = RequiredBytes::union(rest.iter().map(|c| c.required.as_ref()));
-    Some(RegexSet::new(dfa, ids, required, false))
+    // No required bytes: its regexes have none (`rest_candidates`).
+    Some(RegexSet::new(dfa, ids, None, false))
 }
 
 /// One lazy DFA over every candidate's regex, `None` when a pattern is
