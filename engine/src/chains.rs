@@ -181,6 +181,48 @@ impl ChainTree {
         cache.summaries[at].is_none_or(|s| s.may_match(id, &cache.seen_bits))
     }
 
+    /// May any instance of the collection hold one of `required`'s kinds
+    /// after `chain`, `values` being their raw values? A condition whose
+    /// operator needs kinds none holds is settled for the whole collection
+    /// at once. Asked first of the bound the values' kinds as received
+    /// give ([`ByteKinds::bound_after`]), which transforms nothing; only
+    /// where that bound holds one are the values transformed
+    /// ([`ChainTree::kinds_of_all`]).
+    pub(crate) fn may_hold_any<'v>(
+        &self,
+        cache: &mut Chains,
+        chain: ChainId,
+        values: impl ExactSizeIterator<Item = &'v [u8]> + Clone,
+        required: ByteKinds,
+    ) -> bool {
+        if let Some(Some(kinds)) = cache.all_kinds.get(chain.0 as usize) {
+            return kinds.holds_any(required);
+        }
+        let steps = self.steps(chain);
+        let received = match cache.received_kinds {
+            Some(kinds) => kinds,
+            None => {
+                let len = values.len();
+                let mut all = ByteKinds::of(b"");
+                for (index, raw) in values.clone().enumerate() {
+                    all = all.union(cache.raw_kinds(index, len, raw));
+                }
+                *cache.received_kinds.insert(all)
+            }
+        };
+        if steps.is_empty() {
+            // The bound is exact: kept as the chain's kinds.
+            let at = chain.0 as usize;
+            if cache.all_kinds.len() <= at {
+                cache.all_kinds.resize(self.len(), None);
+            }
+            cache.all_kinds[at] = Some(received);
+            return received.holds_any(required);
+        }
+        received.bound_after(steps).holds_any(required)
+            && self.kinds_of_all(cache, chain, values).holds_any(required)
+    }
+
     /// The kinds of bytes any instance of the collection holds after
     /// `chain`, `values` being their raw values: a condition whose operator
     /// needs kinds none holds is settled for the whole collection at once.
@@ -339,6 +381,9 @@ pub(crate) struct Chains {
     /// By instance: the kinds of the value as received, once a chain asked
     /// (a value passes through about 25 chains under CRS).
     raw_kinds: Vec<Option<ByteKinds>>,
+    /// The kinds of every value as received, merged, once a condition
+    /// asked (see [`ChainTree::may_hold_any`]).
+    received_kinds: Option<ByteKinds>,
 }
 
 impl Chains {
@@ -353,6 +398,7 @@ impl Chains {
             raw_seen: Vec::new(),
             seen_bits: SeenBits::new(),
             raw_kinds: Vec::new(),
+            received_kinds: None,
         }
     }
 
@@ -444,6 +490,7 @@ impl Chains {
         self.raw_seen.clear();
         self.seen_bits.clear();
         self.raw_kinds.clear();
+        self.received_kinds = None;
     }
 
     /// Slots allocated, over every chain.
@@ -554,6 +601,7 @@ pub(crate) fn slots(cache: &mut Chains, chain: ChainId, len: usize) -> &mut Vec<
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::transform::Transform::*;
@@ -603,6 +651,41 @@ mod tests {
                 (Collection::RequestCookies, 8, false)
             ]
         );
+    }
+
+    /// A collection whose values a chain cannot give a required kind is
+    /// settled without a value transformed; one where it can is answered
+    /// from the values after the chain, whether they hold it or not.
+    #[test]
+    fn kinds_bounds_settle_collections_without_transforming() {
+        let tree = ChainTree::new(vec![
+            vec![CompressWhitespace, Lowercase],
+            vec![UrlDecodeUni],
+            vec![],
+        ]);
+        let (spaces, decode, none) = (ChainId(0), ChainId(1), ChainId(2));
+        let required = |bytes: &[u8]| ByteKinds::required(bytes.iter().copied()).unwrap();
+        let values: Vec<&[u8]> = vec![b"Two	words, one", b"50%25 off", b"plain"];
+        let mut cache = Chains::new(&tree);
+        let ask = |cache: &mut Chains, chain, bytes: &[u8]| {
+            tree.may_hold_any(cache, chain, values.iter().copied(), required(bytes))
+        };
+        // Neither `<` nor a quote can come of whitespace steps...
+        assert!(!ask(&mut cache, spaces, b"<"));
+        assert!(!ask(&mut cache, spaces, b"'"));
+        assert!(cache.slots[0].is_empty(), "transformed for a settled ask");
+        // ... but a space can, and tabs are in the bound until the values
+        // are transformed, which shows none is left.
+        assert!(ask(&mut cache, spaces, b" "));
+        assert!(!ask(&mut cache, spaces, b"\t"));
+        // A decoder may write anything: its values are looked at, and
+        // `%25` decodes to a `%`, not to a `<`.
+        assert!(!ask(&mut cache, decode, b"<"));
+        assert!(ask(&mut cache, decode, b"%"));
+        assert!(!cache.slots[1].is_empty());
+        // Without steps the values as received answer.
+        assert!(ask(&mut cache, none, b"%"));
+        assert!(!ask(&mut cache, none, b"<"));
     }
 
     /// Every chain computed through its ancestors equals the chain applied

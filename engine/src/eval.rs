@@ -1217,11 +1217,7 @@ impl PhaseScope<'_> {
             if let (Some(required), Some(by_chain)) = (required_kinds, cached.as_deref_mut()) {
                 let ask = target.selector.is_none() || by_chain.has_all_kinds(condition.chain);
                 let values = table.iter().map(|inst| inst.value.as_ref());
-                if ask
-                    && !chains
-                        .kinds_of_all(by_chain, condition.chain, values)
-                        .holds_any(required)
-                {
+                if ask && !chains.may_hold_any(by_chain, condition.chain, values, required) {
                     continue;
                 }
             }

@@ -20,6 +20,7 @@
 
 use std::borrow::Cow;
 
+use palisade_engine::transform::triggers::ByteKinds;
 use palisade_engine::transform::Transform;
 use proptest::prelude::*;
 
@@ -170,6 +171,22 @@ proptest! {
                 prop_assert!(
                     matches!(t.apply(&value), Cow::Borrowed(_)),
                     "{} changed {:?}", t.name(), String::from_utf8_lossy(&value)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn steps_stay_within_their_kinds_bound(x in interesting_bytes(), y in any::<Vec<u8>>()) {
+        for &t in Transform::ALL {
+            for value in [&x, &y] {
+                let before = ByteKinds::of(value);
+                let bound = before.bound_after(&[t]);
+                let after = ByteKinds::of(&t.apply(value));
+                prop_assert!(
+                    bound.union(after) == bound,
+                    "{} wrote kinds {:?} outside {:?} into {:?}",
+                    t.name(), after, bound, String::from_utf8_lossy(value)
                 );
             }
         }

@@ -150,6 +150,38 @@ impl Transform {
         }
     }
 
+    /// The bytes this step may write that its input need not hold; `None`
+    /// when it may write any (a decoder, a hash). The other steps only
+    /// remove bytes, lowercase letters or write a space or a slash, so the
+    /// kinds of a value after them are bounded by the kinds before
+    /// ([`triggers::ByteKinds::bound_after`]); `engine/tests/transform_props.rs`
+    /// checks every list against the step.
+    pub const fn introduces(self) -> Option<&'static [u8]> {
+        Some(match self {
+            Transform::Lowercase
+            | Transform::RemoveNulls
+            | Transform::RemoveWhitespace
+            | Transform::RemoveCommentsChar
+            | Transform::Trim => b"",
+            // Whitespace runs, comments and `,` `;` become one space.
+            Transform::CompressWhitespace | Transform::ReplaceComments | Transform::CmdLine => b" ",
+            // A backslash becomes a slash.
+            Transform::NormalizePath | Transform::NormalizePathWin => b"/",
+            Transform::UrlDecode
+            | Transform::UrlDecodeUni
+            | Transform::HtmlEntityDecode
+            | Transform::JsDecode
+            | Transform::CssDecode
+            | Transform::EscapeSeqDecode
+            | Transform::Base64Decode
+            | Transform::HexDecode
+            | Transform::HexEncode
+            | Transform::Utf8ToUnicode
+            | Transform::Length
+            | Transform::Sha1 => return None,
+        })
+    }
+
     /// The bytes without which this step leaves a value as it is; `None`
     /// when it may change any value. Chains skip a step when the value holds
     /// none ([`triggers::ByteKinds`]); `engine/tests/transform_props.rs`
