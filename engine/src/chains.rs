@@ -665,7 +665,7 @@ mod tests {
         ]);
         let (spaces, decode, none) = (ChainId(0), ChainId(1), ChainId(2));
         let required = |bytes: &[u8]| ByteKinds::required(bytes.iter().copied()).unwrap();
-        let values: Vec<&[u8]> = vec![b"Two	words, one", b"50%25 off", b"plain"];
+        let values: Vec<&[u8]> = vec![b"Two\twords, one", b"50%25 off", b"plain"];
         let mut cache = Chains::new(&tree);
         let ask = |cache: &mut Chains, chain, bytes: &[u8]| {
             tree.may_hold_any(cache, chain, values.iter().copied(), required(bytes))

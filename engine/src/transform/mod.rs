@@ -165,7 +165,8 @@ impl Transform {
             | Transform::Trim => b"",
             // Whitespace runs, comments and `,` `;` become one space.
             Transform::CompressWhitespace | Transform::ReplaceComments | Transform::CmdLine => b" ",
-            // A backslash becomes a slash.
+            // A slash ends a path kept as a directory; normalizePathWin
+            // also turns backslashes into slashes.
             Transform::NormalizePath | Transform::NormalizePathWin => b"/",
             Transform::UrlDecode
             | Transform::UrlDecodeUni

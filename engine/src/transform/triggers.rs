@@ -95,7 +95,7 @@ impl ByteKinds {
     /// Might `step` change a value of these kinds? `false` means it
     /// certainly leaves it as it is.
     pub fn may_change(self, step: Transform) -> bool {
-        self.0 & MASKS[step as usize] != 0
+        self.0 & STEP_KINDS[step as usize][0] != 0
     }
 
     /// The kinds of `bytes`, if each has a kind of its own (lowercase
@@ -125,7 +125,7 @@ impl ByteKinds {
     pub fn bound_after(self, steps: &[Transform]) -> ByteKinds {
         steps.iter().fold(self, |kinds, &step| {
             if kinds.may_change(step) {
-                ByteKinds(kinds.0 | INTRODUCES[step as usize])
+                ByteKinds(kinds.0 | STEP_KINDS[step as usize][1])
             } else {
                 kinds
             }
@@ -155,53 +155,40 @@ impl StepMask {
         StepMask(
             steps
                 .iter()
-                .fold(0, |mask, &step| mask | MASKS[step as usize]),
+                .fold(0, |mask, &step| mask | STEP_KINDS[step as usize][0]),
         )
     }
 }
 
-/// Each step's trigger bytes as kind bits, indexed by `Transform as usize`.
-static MASKS: [u32; Transform::ALL.len()] = {
-    let mut masks = [0u32; Transform::ALL.len()];
+/// The kind bits of `bytes`, at compile time.
+const fn kinds_of(bytes: &[u8]) -> u32 {
+    let mut mask = 0;
     let mut i = 0;
-    while i < Transform::ALL.len() {
-        let step = Transform::ALL[i];
-        masks[step as usize] = match step.triggers() {
-            None => ANY,
-            Some(bytes) => {
-                let mut mask = 0;
-                let mut j = 0;
-                while j < bytes.len() {
-                    mask |= KIND[bytes[j] as usize];
-                    j += 1;
-                }
-                mask
-            }
-        };
+    while i < bytes.len() {
+        mask |= KIND[bytes[i] as usize];
         i += 1;
     }
-    masks
-};
+    mask
+}
 
-/// The kinds each step may write, indexed by `Transform as usize`: every
-/// kind for a step that may write any byte.
-static INTRODUCES: [u32; Transform::ALL.len()] = {
-    let mut kinds = [0u32; Transform::ALL.len()];
+/// Each step's trigger bytes as kind bits (`[0]`) and the kinds it may
+/// write (`[1]`, every kind for a step that may write any byte), indexed
+/// by `Transform as usize`.
+static STEP_KINDS: [[u32; 2]; Transform::ALL.len()] = {
+    let mut kinds = [[0u32; 2]; Transform::ALL.len()];
     let mut i = 0;
     while i < Transform::ALL.len() {
         let step = Transform::ALL[i];
-        kinds[step as usize] = match step.introduces() {
-            None => u32::MAX,
-            Some(bytes) => {
-                let mut mask = 0;
-                let mut j = 0;
-                while j < bytes.len() {
-                    mask |= KIND[bytes[j] as usize];
-                    j += 1;
-                }
-                mask
-            }
-        };
+        kinds[step as usize] = [
+            match step.triggers() {
+                None => ANY,
+                Some(bytes) => kinds_of(bytes),
+            },
+            match step.introduces() {
+                None => u32::MAX,
+                Some(bytes) => kinds_of(bytes),
+            },
+        ];
         i += 1;
     }
     kinds
