@@ -210,30 +210,25 @@ impl ChainTree {
                 *cache.received_kinds.insert(all)
             }
         };
-        if steps.is_empty() {
-            // The bound is exact: kept as the chain's kinds.
-            let at = chain.0 as usize;
-            if cache.all_kinds.len() <= at {
-                cache.all_kinds.resize(self.len(), None);
-            }
-            cache.all_kinds[at] = Some(received);
-            return received.holds_any(required);
+        // Without steps the bound is the exact answer, kept as such below.
+        if !steps.is_empty() && !received.bound_after(steps).holds_any(required) {
+            return false;
         }
-        received.bound_after(steps).holds_any(required)
-            && self.kinds_of_all(cache, chain, values).holds_any(required)
+        self.kinds_of_all(cache, chain, values, received)
+            .holds_any(required)
     }
 
     /// The kinds of bytes any instance of the collection holds after
-    /// `chain`, `values` being their raw values: a condition whose operator
-    /// needs kinds none holds is settled for the whole collection at once.
-    /// Like [`ChainTree::may_match_any`], it fills every slot, which a
-    /// per-value loop would have done anyway. (A chain with no steps reads
-    /// the raw values.)
-    pub(crate) fn kinds_of_all<'v>(
+    /// `chain`, `values` being their raw values and `received` those
+    /// values' kinds merged (the answer for a chain with no steps). Like
+    /// [`ChainTree::may_match_any`], it fills every slot, which a per-value
+    /// loop would have done anyway.
+    fn kinds_of_all<'v>(
         &self,
         cache: &mut Chains,
         chain: ChainId,
         values: impl ExactSizeIterator<Item = &'v [u8]>,
+        received: ByteKinds,
     ) -> ByteKinds {
         let at = chain.0 as usize;
         if cache.all_kinds.len() <= at {
@@ -242,23 +237,21 @@ impl ChainTree {
         if let Some(kinds) = cache.all_kinds[at] {
             return kinds;
         }
-        let len = values.len();
-        slots(cache, chain, len);
-        let transforms = !self.steps(chain).is_empty();
-        let mut all = ByteKinds::of(b"");
-        for (index, raw) in values.enumerate() {
-            let kinds = if transforms {
+        let mut all = received;
+        if !self.steps(chain).is_empty() {
+            let len = values.len();
+            slots(cache, chain, len);
+            all = ByteKinds::of(b"");
+            for (index, raw) in values.enumerate() {
                 if !cache.is_filled(chain, index) {
                     self.fill(cache, chain, index, len, raw);
                 }
-                match cache.slots[at][index].transformed {
+                all = all.union(match cache.slots[at][index].transformed {
                     Transformed::Unchanged(kinds) | Transformed::At { kinds, .. } => kinds,
+                    // Filled above.
                     Transformed::Unknown => ByteKinds::of(raw),
-                }
-            } else {
-                ByteKinds::of(raw)
-            };
-            all = all.union(kinds);
+                });
+            }
         }
         cache.all_kinds[at] = Some(all);
         all
