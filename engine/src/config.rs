@@ -315,11 +315,9 @@ pub fn load(json: &[u8], builtin: &[u8]) -> Result<Settings, ConfigError> {
         ),
         None => (builtin.to_vec(), "built-in ruleset"),
     };
-    let engine = RulesetSpec::from_artifact(&artifact)
-        .and_then(|spec| spec.compile())
-        .map_err(|e| bad(field, e.to_string()))?;
+    let spec = RulesetSpec::from_artifact(&artifact).map_err(|e| bad(field, e.to_string()))?;
 
-    let known: std::collections::HashSet<RuleId> = engine.rules().iter().map(|r| r.id).collect();
+    let known: std::collections::HashSet<RuleId> = spec.rules.iter().map(|r| r.id).collect();
     check_rules("disabled_rules", &raw.disabled_rules, &known)?;
     let top = PolicyConfig {
         name: String::new(),
@@ -330,18 +328,27 @@ pub fn load(json: &[u8], builtin: &[u8]) -> Result<Settings, ConfigError> {
         disabled_tags: raw.disabled_tags,
         exclusions,
     };
-    let policies = raw
+    let scoped = raw
         .policies
         .into_iter()
         .enumerate()
-        .map(|(i, p)| {
-            let (scope, config) = scoped_policy(i, p, &top, &known)?;
-            Ok(ScopedPolicy {
-                scope,
-                policy: engine.policy(config),
-            })
-        })
+        .map(|(i, p)| scoped_policy(i, p, &top, &known))
         .collect::<Result<Vec<_>, ConfigError>>()?;
+    // Every policy is known before the engine is built, so its prefilter
+    // screens only the rules one of them runs.
+    let configs: Vec<&PolicyConfig> = std::iter::once(&top)
+        .chain(scoped.iter().map(|(_, config)| config))
+        .collect();
+    let engine = spec
+        .compile_for(&configs)
+        .map_err(|e| bad(field, e.to_string()))?;
+    let policies = scoped
+        .into_iter()
+        .map(|(scope, config)| ScopedPolicy {
+            scope,
+            policy: engine.policy(config),
+        })
+        .collect();
     let policy = engine.policy(top);
     Ok(Settings {
         engine,

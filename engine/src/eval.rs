@@ -278,6 +278,18 @@ pub struct PolicyConfig {
     pub exclusions: Vec<Exclusion>,
 }
 
+impl PolicyConfig {
+    /// Whether `rule` runs at all under this policy: its mode is not off,
+    /// the rule's paranoia level is within the policy's, and neither its
+    /// id nor any of its tags is disabled.
+    pub fn enables(&self, rule: &Rule) -> bool {
+        self.mode != Mode::Off
+            && rule.paranoia <= self.paranoia
+            && !self.disabled_rules.contains(&rule.id)
+            && !rule.tags.iter().any(|t| self.disabled_tags.contains(t))
+    }
+}
+
 impl Default for PolicyConfig {
     fn default() -> Self {
         PolicyConfig {
@@ -533,8 +545,9 @@ impl Engine {
         chains: Vec<Vec<Transform>>,
         categories: Vec<String>,
         policy_vars: PolicyVars,
+        screened: &dyn Fn(&Rule) -> bool,
     ) -> Self {
-        let prefilter = Prefilter::build(&mut rules);
+        let prefilter = Prefilter::build(&mut rules, screened);
         for condition in rules.iter_mut().flat_map(|r| r.conditions.iter_mut()) {
             // A negated condition matches the values its operator cannot.
             let kinds = (!condition.negate)
@@ -627,16 +640,7 @@ impl Engine {
     /// Binds a policy to this ruleset, resolving paranoia and disabled
     /// ids / tags to one flag per rule so requests pay no lookups.
     pub fn policy(&self, config: PolicyConfig) -> Policy {
-        let enabled = self
-            .rules
-            .iter()
-            .map(|r| {
-                config.mode != Mode::Off
-                    && r.paranoia <= config.paranoia
-                    && !config.disabled_rules.contains(&r.id)
-                    && !r.tags.iter().any(|t| config.disabled_tags.contains(t))
-            })
-            .collect();
+        let enabled = self.rules.iter().map(|r| config.enables(r)).collect();
         let var = |name: &String| name.to_ascii_lowercase().into_bytes();
         let mut tx_seed: Vec<(Vec<u8>, Vec<u8>)> = self
             .policy_vars

@@ -457,12 +457,18 @@ impl Prefilter {
     /// conditions' literals among others, with a set of the regexes it
     /// cannot screen ([`rest_set`]). A chain with none is left out: its
     /// values then pass every condition, as without a prefilter.
-    pub(crate) fn build(rules: &mut [Rule]) -> Prefilter {
+    ///
+    /// Only the rules `screened` accepts are screened: the others keep no
+    /// id and run as without a prefilter (see [`RulesetSpec::compile_for`]).
+    ///
+    /// [`RulesetSpec::compile_for`]: crate::RulesetSpec::compile_for
+    pub(crate) fn build(rules: &mut [Rule], screened: &dyn Fn(&Rule) -> bool) -> Prefilter {
         let mut per_chain: HashMap<ChainId, Vec<Candidate>> = HashMap::new();
         // multiMatch conditions, whose test of the value as received the
         // shared automaton may settle (see below).
         let mut as_received: Vec<Candidate> = Vec::new();
         for (r, rule) in rules.iter_mut().enumerate() {
+            let screen = screened(rule);
             for (c, condition) in rule.conditions.iter_mut().enumerate() {
                 condition.prefilter = None;
                 if condition.negate {
@@ -497,6 +503,11 @@ impl Prefilter {
                     },
                     _ => continue,
                 };
+                // Taken all the same, so an unscreened rule holds no more
+                // memory than a screened one.
+                if !screen {
+                    continue;
+                }
                 if condition.multi_match {
                     as_received.push(candidate);
                 } else {

@@ -12,7 +12,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::effect::{Effect, EffectSpec};
-use crate::eval::{Engine, PolicyVars};
+use crate::eval::{Engine, PolicyConfig, PolicyVars};
 use crate::macros::Template;
 use crate::operator::{Operator, OperatorSpec};
 use crate::rule::{Action, CategoryId, ChainId, Condition, Phase, Rule, RuleId, Severity};
@@ -198,11 +198,32 @@ impl RulesetSpec {
             .map_err(|e| RulesetError::Payload(e.to_string()))
     }
 
-    /// Compiles every rule into an [`Engine`].
+    /// Compiles every rule into an [`Engine`] whose prefilter screens
+    /// every rule, whatever policy later runs it (`palisade compile`,
+    /// tools that bind their own policies).
     ///
     /// # Errors
     /// The first rule that fails, naming its id and field.
     pub fn compile(&self) -> Result<Engine, RulesetError> {
+        self.compile_screening(&|_| true)
+    }
+
+    /// As [`RulesetSpec::compile`], the prefilter screening only the rules
+    /// one of `policies` enables (what a configuration loads: its policies
+    /// are known before the engine is built). A rule none enables never
+    /// runs, and screening it costs every value: CRS's paranoia 2 to 4
+    /// patterns made its paranoia 1 regex sets report matches that only
+    /// disabled rules wanted, and added their literals to the automaton's
+    /// walk (bench/README.md). A policy bound later that enables more
+    /// rules runs those unscreened, one by one, with the same verdicts.
+    ///
+    /// # Errors
+    /// The first rule that fails, naming its id and field.
+    pub fn compile_for(&self, policies: &[&PolicyConfig]) -> Result<Engine, RulesetError> {
+        self.compile_screening(&|rule| policies.iter().any(|p| p.enables(rule)))
+    }
+
+    fn compile_screening(&self, screened: &dyn Fn(&Rule) -> bool) -> Result<Engine, RulesetError> {
         let mut chains: Vec<Vec<Transform>> = Vec::new();
         let mut chain_ids: HashMap<Vec<Transform>, ChainId> = HashMap::new();
         let mut categories: Vec<String> = Vec::new();
@@ -344,6 +365,7 @@ impl RulesetSpec {
             chains,
             categories,
             self.policy_vars.clone(),
+            screened,
         ))
     }
 }

@@ -22,15 +22,21 @@ use serde::Deserialize;
 struct File {
     ruleset: Option<serde_yaml_ng::Value>,
     seclang: Option<String>,
-    /// What the engine's prefilter must hold once the rules load: for a
-    /// file testing how it splits them, that the split happened.
-    prefilter: Option<Prefilter>,
+    /// What the engine's prefilter must hold once the rules load under
+    /// each configuration: for a file testing how it splits them, that the
+    /// split happened; for one testing which rules it screens, that only
+    /// those the policies run are.
+    #[serde(default)]
+    prefilter: Vec<Prefilter>,
     cases: Vec<Case>,
 }
 
 #[derive(Deserialize, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 struct Prefilter {
+    /// The plugin configuration loaded (empty: the defaults).
+    #[serde(default)]
+    config: String,
     regexes: usize,
     sets: usize,
     literal_chains: usize,
@@ -85,10 +91,11 @@ fn evaluation_cases() {
         let file: File = serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap())
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let artifact = artifact(path, &file);
-        if let Some(want) = &file.prefilter {
-            let settings = config::load(b"", &artifact).unwrap();
+        for want in &file.prefilter {
+            let settings = config::load(want.config.as_bytes(), &artifact).unwrap();
             let stats = settings.engine.prefilter_stats();
             let have = Prefilter {
+                config: want.config.clone(),
                 regexes: stats.regexes,
                 sets: stats.sets,
                 literal_chains: stats.literal_chains,
@@ -116,7 +123,9 @@ fn evaluation_cases() {
                 (settings, Transaction::new())
             });
             let req = case.request.to_request(&settings.body.limits).unwrap();
-            let v = settings.engine.inspect_with(&req, &settings.policy, tx);
+            // The policy the filter would pick (no route name here).
+            let policy = settings.policy_by_id(settings.select_policy(&req, None));
+            let v = settings.engine.inspect_with(&req, policy, tx);
             let mut problems = Vec::new();
             let decision = v.decision.name();
             if decision != case.expect.decision {
@@ -255,4 +264,27 @@ fn artifact(path: &Path, file: &File) -> Vec<u8> {
         ),
     };
     spec.to_artifact()
+}
+
+/// A policy bound after a configuration loaded, enabling rules none of its
+/// policies runs, runs those rules unscreened (the prefilter gave them no
+/// id) with the verdicts they would have had screened.
+#[test]
+fn a_policy_bound_later_runs_rules_the_prefilter_left_out() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval/prefilter_policies.yaml");
+    let file: File = serde_yaml_ng::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let settings = config::load(b"", &artifact(&path, &file)).unwrap();
+    assert_eq!(settings.engine.prefilter_stats().regexes, 5);
+    let later = settings.engine.policy(palisade_engine::eval::PolicyConfig {
+        paranoia: 2,
+        ..Default::default()
+    });
+    let case = &file.cases[1];
+    assert_eq!(case.config, r#"{"paranoia_level": 2}"#);
+    let req = case.request.to_request(&settings.body.limits).unwrap();
+    let v = settings
+        .engine
+        .inspect_with(&req, &later, &mut Transaction::new());
+    let ids: Vec<u32> = v.matches.iter().map(|m| m.rule_id.0).collect();
+    assert_eq!(Some(&ids), case.expect.rules.as_ref());
 }
