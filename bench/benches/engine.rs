@@ -79,12 +79,13 @@ fn rulesets() -> Vec<(&'static str, Settings)> {
     for (name, settings) in &out {
         let p = settings.engine.prefilter_stats();
         eprintln!(
-            "{name}: {} rules; prefilter covers {} regexes and {} phrase lists with {} regex sets and a literal automaton for {} chains and {} multiMatch conditions, {} KiB",
+            "{name}: {} rules; prefilter covers {} regexes and {} phrase lists with {} regex sets and a literal automaton for {} chains ({} more on values as received) and {} multiMatch conditions' values as received, {} KiB",
             settings.engine.rules().len(),
             p.regexes,
             p.phrase_lists,
             p.sets,
             p.literal_chains,
+            p.as_received_chains,
             p.multi_match,
             p.bytes / 1024
         );

@@ -179,6 +179,12 @@ enum Group {
     /// of the chain's regexes that have no literals (see
     /// [`MAX_REST_SET_NFA_STATES`]), if it has two or more.
     Literals(Option<RegexSet>),
+    /// For a chain with too few literal conditions to be walked for
+    /// ([`MIN_CONDITIONS_PER_CHAIN`]): the literal automaton's scan of a
+    /// value the chain left as received, which every literal chain shares
+    /// (the value is walked once for all of them); a value the chain
+    /// changed is not walked, and its conditions run one by one.
+    AsReceived,
 }
 
 /// Literals of which each condition needs one: a value holding none of a
@@ -427,6 +433,9 @@ enum Scans<'p> {
     /// The shared literal automaton and the chain's set of the regexes it
     /// cannot screen ([`Group::Literals`]).
     Both(&'p Literals, &'p RegexSet),
+    /// The shared literal automaton, on values as received only
+    /// ([`Group::AsReceived`]).
+    AsReceived(&'p Literals),
 }
 
 /// Literals gathered for one group while the prefilter is built.
@@ -534,6 +543,9 @@ impl Prefilter {
         let mut numbered_multi_match = 0;
         // Every literal chain's candidates and ids, for the one automaton.
         let mut literal_chains = Vec::new();
+        // Chains screened by the automaton's walk of values they leave as
+        // received, and only those.
+        let mut as_received_chains = Vec::new();
         let mut literal_candidates: Vec<&Candidate> = Vec::new();
         let mut literal_ids = Vec::new();
         for (chain, candidates) in &chains {
@@ -569,6 +581,22 @@ impl Prefilter {
                 literal_chains.push((chain, rest));
             } else if let Some(rest) = rest {
                 put(&mut groups, chain, Group::Set(rest));
+            } else if !with_literals.is_empty()
+                && with_literals
+                    .iter()
+                    .all(|c| c.required.as_ref().and_then(RequiredBytes::kinds).is_none())
+            {
+                // Too few to walk a value for, but a value the chain leaves
+                // as received is walked by the automaton anyway, for every
+                // literal chain: reading that walk costs a bit test. Under
+                // CRS PL1, 942190 (urlDecodeUni, removeCommentsChar) is
+                // alone on its chain and ran on every argument of a JSON
+                // body. Not when an operator needs a byte of some kind: a
+                // collection holding none settles it without transforming
+                // a value (`Condition::required_kinds`), where the
+                // prefilter's summary would transform them all (callgrind,
+                // CRS PL1: JSON 4 KB +12% with such conditions screened so).
+                as_received_chains.push((chain, with_literals));
             }
         }
         // A multiMatch condition tests the value as received, then the value
@@ -583,11 +611,20 @@ impl Prefilter {
             .iter()
             .filter(|c| c.literals.is_some())
             .collect();
-        if !literal_chains.is_empty() || as_received.len() >= MIN_CONDITIONS_PER_CHAIN {
+        let walked = !literal_chains.is_empty() || as_received.len() >= MIN_CONDITIONS_PER_CHAIN;
+        if walked {
             literal_ids.extend(number(&as_received, rules, &mut next));
             numbered_phrase_lists += as_received.iter().filter(|c| c.phrases).count();
             numbered_multi_match = as_received.len();
             literal_candidates.extend(as_received);
+        } else {
+            // No walk to read: no automaton for these chains alone.
+            as_received_chains.clear();
+        }
+        for (_, candidates) in &as_received_chains {
+            literal_ids.extend(number(candidates, rules, &mut next));
+            numbered_phrase_lists += candidates.iter().filter(|c| c.phrases).count();
+            literal_candidates.extend(candidates.iter().copied());
         }
         // One automaton for every literal chain, not one each: a value
         // most chains leave as received (CRS PL1's JSON mix: 5 literal
@@ -600,6 +637,9 @@ impl Prefilter {
         if literals.is_some() {
             for (chain, rest) in literal_chains {
                 put(&mut groups, chain, Group::Literals(rest));
+            }
+            for (chain, _) in as_received_chains {
+                put(&mut groups, chain, Group::AsReceived);
             }
         }
         // Conditions numbered for a group that was then left out keep
@@ -638,6 +678,9 @@ impl Prefilter {
             (Some(Group::Set(set)), _) => (Scans::Set(set), AsReceived::Own),
             (Some(Group::Literals(None)), Some(literals)) => {
                 (Scans::Literals(literals), AsReceived::Shared)
+            }
+            (Some(Group::AsReceived), Some(literals)) => {
+                (Scans::AsReceived(literals), AsReceived::Shared)
             }
             (Some(Group::Literals(Some(rest))), Some(literals)) => (
                 Scans::Both(literals, rest),
@@ -786,6 +829,7 @@ impl Prefilter {
             regexes: self.conditions - self.phrase_lists,
             phrase_lists: self.phrase_lists,
             literal_chains: 0,
+            as_received_chains: 0,
             multi_match: self.multi_match,
             sets: 0,
             bytes: self.literals.as_ref().map_or(0, |literals| {
@@ -799,6 +843,10 @@ impl Prefilter {
                 Group::Literals(rest) => {
                     stats.literal_chains += 1;
                     rest.as_ref()
+                }
+                Group::AsReceived => {
+                    stats.as_received_chains += 1;
+                    None
                 }
             };
             if let Some(set) = set {
@@ -821,6 +869,9 @@ pub struct PrefilterStats {
     pub phrase_lists: usize,
     /// Chains scanned by the literal automaton (there is one, shared).
     pub literal_chains: usize,
+    /// Chains that read the literal automaton's scan of values they leave
+    /// as received, and scan no others.
+    pub as_received_chains: usize,
     /// multiMatch conditions (counted in `regexes` and `phrase_lists`)
     /// whose test of the value as received the literal automaton screens.
     pub multi_match: usize,
@@ -862,6 +913,13 @@ impl Scanner<'_> {
             Scans::Nothing => return Seen::All,
             Scans::Set(set) => set,
             Scans::Literals(literals) => {
+                literals.scan(value, &mut marks);
+                return marks.seen();
+            }
+            Scans::AsReceived(literals) => {
+                if !as_received {
+                    return Seen::All;
+                }
                 literals.scan(value, &mut marks);
                 return marks.seen();
             }

@@ -218,7 +218,7 @@ impl RootContext for Root {
                 log(
                     LogLevel::Info,
                     &format!(
-                        "palisade: loaded {} rules in {elapsed:.1} ms (paranoia {}, threshold {}, mode {:?}, {} scoped policies; prefilter: {} regexes, {} phrase lists, {} regex sets, {} literal chains, {} multiMatch, {} KiB)",
+                        "palisade: loaded {} rules in {elapsed:.1} ms (paranoia {}, threshold {}, mode {:?}, {} scoped policies; prefilter: {} regexes, {} phrase lists, {} regex sets, {} literal chains, {} as received, {} multiMatch, {} KiB)",
                         settings.engine.rules().len(),
                         settings.policy.paranoia,
                         settings.policy.inbound_threshold,
@@ -228,6 +228,7 @@ impl RootContext for Root {
                         prefilter.phrase_lists,
                         prefilter.sets,
                         prefilter.literal_chains,
+                        prefilter.as_received_chains,
                         prefilter.multi_match,
                         prefilter.bytes / 1024
                     ),

@@ -36,6 +36,7 @@ pub struct Summary {
     pub prefilter_regexes: usize,
     pub prefilter_phrase_lists: usize,
     pub prefilter_literal_chains: usize,
+    pub prefilter_as_received_chains: usize,
     pub prefilter_multi_match: usize,
     pub prefilter_sets: usize,
     pub prefilter_bytes: usize,
@@ -88,6 +89,7 @@ impl Summary {
         s.prefilter_regexes = prefilter.regexes;
         s.prefilter_phrase_lists = prefilter.phrase_lists;
         s.prefilter_literal_chains = prefilter.literal_chains;
+        s.prefilter_as_received_chains = prefilter.as_received_chains;
         s.prefilter_multi_match = prefilter.multi_match;
         s.prefilter_sets = prefilter.sets;
         s.prefilter_bytes = prefilter.bytes;
@@ -156,13 +158,14 @@ impl Summary {
         }
         let _ = writeln!(
             out,
-            "  prefilter  {} of {} regexes and {} of {} phrase lists behind {} regex sets and a literal automaton for {} chains and {} multiMatch conditions' values as received, {} bytes",
+            "  prefilter  {} of {} regexes and {} of {} phrase lists behind {} regex sets and a literal automaton for {} chains ({} more on values as received) and {} multiMatch conditions' values as received, {} bytes",
             self.prefilter_regexes,
             self.regexes,
             self.prefilter_phrase_lists,
             self.operators.get("pm").copied().unwrap_or(0),
             self.prefilter_sets,
             self.prefilter_literal_chains,
+            self.prefilter_as_received_chains,
             self.prefilter_multi_match,
             self.prefilter_bytes
         );
@@ -201,6 +204,7 @@ impl Summary {
                 "regexes": self.prefilter_regexes,
                 "phrase_lists": self.prefilter_phrase_lists,
                 "literal_chains": self.prefilter_literal_chains,
+                "as_received_chains": self.prefilter_as_received_chains,
                 "multi_match": self.prefilter_multi_match,
                 "sets": self.prefilter_sets,
                 "bytes": self.prefilter_bytes,
