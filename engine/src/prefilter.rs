@@ -76,8 +76,9 @@ use crate::rule::{ChainId, Rule};
 /// with criterion on the 64 KB upload: +32% when scanned.
 const MAX_SCANNED_BYTES: usize = 2048;
 
-/// A chain read by fewer regex conditions gets no automaton: scanning every
-/// value to skip one or two regex runs costs more than it saves (callgrind,
+/// A chain read by fewer regex conditions gets no walk of its own (at most
+/// the shared walk of values it leaves as received, [`Group::AsReceived`]):
+/// scanning every value to skip one or two regex runs costs more than it saves (callgrind,
 /// built-in rules with about two conditions per chain: +5.8% instructions
 /// per rule on the GET mix with an automaton for every chain). Five, not
 /// four, since case-folded and suffix literals put more regexes behind the
@@ -156,7 +157,8 @@ pub(crate) struct Prefilter {
     /// a std `HashMap` (SipHash) cost the built-in GET 3% (callgrind).
     groups: Vec<Option<Group>>,
     /// The one literal automaton, over the literals of every chain whose
-    /// group is [`Group::Literals`] and of multiMatch conditions.
+    /// group is [`Group::Literals`] or [`Group::AsReceived`] and of
+    /// multiMatch conditions.
     literals: Option<Literals>,
     /// Conditions behind a scanner; the width of every [`Seen`] set.
     conditions: usize,
@@ -464,8 +466,11 @@ impl Prefilter {
     /// a scanner per chain: the chain's regex set where it can be built
     /// within [`MAX_SET_NFA_STATES`], else the shared automaton, over its
     /// conditions' literals among others, with a set of the regexes it
-    /// cannot screen ([`rest_set`]). A chain with none is left out: its
-    /// values then pass every condition, as without a prefilter.
+    /// cannot screen ([`rest_set`]); a chain with too few literal
+    /// conditions for that reads the automaton's walk of the values it
+    /// leaves as received ([`Group::AsReceived`]). A chain with none is
+    /// left out: its values then pass every condition, as without a
+    /// prefilter.
     ///
     /// Only the rules `screened` accepts are screened: the others keep no
     /// id and run as without a prefilter (see [`RulesetSpec::compile_for`]).
@@ -588,7 +593,9 @@ impl Prefilter {
             {
                 // Too few to walk a value for, but a value the chain leaves
                 // as received is walked by the automaton anyway, for every
-                // literal chain: reading that walk costs a bit test. Under
+                // literal chain reading its collection (under CRS the
+                // t:none chain reads them all): reading that walk costs a
+                // bit test. Under
                 // CRS PL1, 942190 (urlDecodeUni, removeCommentsChar) is
                 // alone on its chain and ran on every argument of a JSON
                 // body. Not when an operator needs a byte of some kind: a
@@ -912,14 +919,9 @@ impl Scanner<'_> {
         let set = match self.scans {
             Scans::Nothing => return Seen::All,
             Scans::Set(set) => set,
-            Scans::Literals(literals) => {
-                literals.scan(value, &mut marks);
-                return marks.seen();
-            }
-            Scans::AsReceived(literals) => {
-                if !as_received {
-                    return Seen::All;
-                }
+            // A value the chain changed is not walked for it.
+            Scans::AsReceived(_) if !as_received => return Seen::All,
+            Scans::Literals(literals) | Scans::AsReceived(literals) => {
                 literals.scan(value, &mut marks);
                 return marks.seen();
             }
