@@ -78,9 +78,10 @@ const MAX_SCANNED_BYTES: usize = 2048;
 
 /// A chain read by fewer regex conditions gets no walk of its own (at most
 /// the shared walk of values it leaves as received, [`Group::AsReceived`]):
-/// scanning every value to skip one or two regex runs costs more than it saves (callgrind,
-/// built-in rules with about two conditions per chain: +5.8% instructions
-/// per rule on the GET mix with an automaton for every chain). Five, not
+/// scanning every value to skip one or two regex runs costs more than it
+/// saves (callgrind, built-in rules with about two conditions per chain:
+/// +5.8% instructions per rule on the GET mix with an automaton for every
+/// chain). Five, not
 /// four, since case-folded and suffix literals put more regexes behind the
 /// prefilter: at four a built-in chain of four got an automaton, +5.1% on
 /// the built-in GET, for −2% on CRS's JSON mix.
