@@ -15,7 +15,7 @@ use crate::effect::{Ctl, Effect, EngineSetting, SetOp};
 use crate::macros::{MacroSource, MacroVar};
 use crate::operator::numeric::parse_int;
 use crate::operator::Operator;
-use crate::prefilter::Prefilter;
+use crate::prefilter::{Prefilter, Walks};
 use crate::request::Request;
 use crate::rule::{Action, ChainId, Condition, Phase, Rule, RuleId};
 use crate::transform::triggers::ByteKinds;
@@ -453,6 +453,9 @@ pub struct Transaction {
     /// once per request; body-dependent entries are dropped when the body
     /// arrives because their instances change.
     transformed: TransformCache,
+    /// Kept across phases likewise: the literal automaton's walks by
+    /// content, for values walked again under another collection or chain.
+    walks: Walks,
     state: TxState,
     seeded: bool,
     /// Exclusions rules added with `ctl` for the rest of this request.
@@ -485,6 +488,8 @@ impl Transaction {
     pub fn reset(&mut self) {
         let mut transformed = std::mem::take(&mut self.transformed);
         transformed.recycle();
+        let mut walks = std::mem::take(&mut self.walks);
+        walks.clear();
         let mut scores = std::mem::take(&mut self.scores);
         scores.clear();
         let mut vars = std::mem::take(&mut self.state.vars);
@@ -497,6 +502,7 @@ impl Transaction {
         setvar_buffers.iter_mut().for_each(drop_if_large);
         *self = Transaction {
             transformed,
+            walks,
             scores,
             state: TxState { vars, matched },
             hits,
@@ -735,6 +741,7 @@ impl Engine {
             req,
             tables: ByCollection::default(),
             transformed: std::mem::take(&mut tx.transformed),
+            walks: std::mem::take(&mut tx.walks),
             chains: &self.chains,
             prefilter: &self.prefilter,
             uncached_scratch: Default::default(),
@@ -803,6 +810,7 @@ impl Engine {
             }
         }
         tx.transformed = scope.transformed;
+        tx.walks = scope.walks;
         tx.finished() || tx.score() >= policy.inbound_threshold
     }
 
@@ -1087,6 +1095,7 @@ struct PhaseScope<'r> {
     req: &'r Request,
     tables: ByCollection<Instances<'r>>,
     transformed: TransformCache,
+    walks: Walks,
     chains: &'r ChainTree,
     prefilter: &'r Prefilter,
     /// Transform buffers where the collection caches nothing (TX): for
@@ -1130,11 +1139,12 @@ impl PhaseScope<'_> {
         // of their summary, for which a scanner per target was most of the
         // work.
         let mut scanner = condition.prefilter.map(|id| {
-            if condition.multi_match {
+            let scanner = if condition.multi_match {
                 self.prefilter.as_received_scanner()
             } else {
                 self.prefilter.scanner(condition.chain, id)
-            }
+            };
+            scanner.remembering(&mut self.walks)
         });
         for target in &condition.targets {
             let dynamic = target.collection.is_dynamic();

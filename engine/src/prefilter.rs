@@ -70,6 +70,10 @@ use crate::operator::rx::syntax_config;
 use crate::operator::Operator;
 use crate::rule::{ChainId, Rule};
 
+mod walks;
+
+pub(crate) use walks::Walks;
+
 /// Longer values are not scanned: the regexes' own prefilters search them
 /// with SIMD (Teddy, memchr), faster per byte than this byte-at-a-time
 /// automaton walk, so skipping a few regex runs no longer pays. Measured
@@ -380,6 +384,27 @@ impl Marks<'_> {
         self.bits[start + id as usize / 64] |= 1 << (id % 64);
     }
 
+    /// The words this scan marked, if it marked any condition.
+    fn marked(&self) -> Option<&[u64]> {
+        self.start
+            .map(|start| &self.bits[start..start + self.words])
+    }
+
+    /// Marks every condition another scan's `words` mark.
+    fn copy(&mut self, words: &[u64]) {
+        match self.start {
+            Some(start) => {
+                for (mine, theirs) in self.bits[start..start + self.words].iter_mut().zip(words) {
+                    *mine |= theirs;
+                }
+            }
+            None => {
+                self.start = Some(self.bits.len());
+                self.bits.extend_from_slice(words);
+            }
+        }
+    }
+
     /// What the scan saw.
     fn seen(self) -> Seen {
         match self.start.map(u32::try_from) {
@@ -404,6 +429,9 @@ pub(crate) struct Scanner<'p> {
     reads: AsReceived,
     words: usize,
     scratch: Option<PoolGuard<'p, Scratch, NewScratch>>,
+    /// The request's walks of the literal automaton so far, when the
+    /// caller keeps them ([`Scanner::remembering`]).
+    walks: Option<&'p mut Walks>,
 }
 
 /// Which scan of a value its chain left as received a condition reads,
@@ -673,6 +701,7 @@ impl Prefilter {
             reads,
             words: self.conditions.div_ceil(64),
             scratch: None,
+            walks: None,
         }
     }
 
@@ -705,6 +734,7 @@ impl Prefilter {
             reads,
             words: self.conditions.div_ceil(64),
             scratch: None,
+            walks: None,
         }
     }
 }
@@ -891,7 +921,16 @@ pub struct PrefilterStats {
     pub bytes: usize,
 }
 
-impl Scanner<'_> {
+impl<'p> Scanner<'p> {
+    /// The same scanner, reading and adding to the request's walks of the
+    /// literal automaton, so that bytes walked before are not walked again.
+    pub(crate) fn remembering(self, walks: &'p mut Walks) -> Self {
+        Scanner {
+            walks: Some(walks),
+            ..self
+        }
+    }
+
     /// Which scan of a value the chain left as received this scanner's
     /// condition reads (see [`AsReceived`]).
     pub(crate) fn reads(&self) -> AsReceived {
@@ -923,12 +962,12 @@ impl Scanner<'_> {
             // A value the chain changed is not walked for it.
             Scans::AsReceived(_) if !as_received => return Seen::All,
             Scans::Literals(literals) | Scans::AsReceived(literals) => {
-                literals.scan(value, &mut marks);
+                self.walk(literals, value, &mut marks);
                 return marks.seen();
             }
             Scans::Both(_, set) if as_received && self.reads == AsReceived::Rest => set,
             Scans::Both(literals, set) => {
-                literals.scan(value, &mut marks);
+                self.walk(literals, value, &mut marks);
                 if as_received {
                     return marks.seen();
                 }
@@ -941,6 +980,17 @@ impl Scanner<'_> {
             return Seen::All;
         }
         marks.seen()
+    }
+}
+
+impl Scanner<'_> {
+    /// Walks `value` with the literal automaton, unless the request walked
+    /// the same bytes before ([`Walks`]).
+    fn walk(&mut self, literals: &Literals, value: &[u8], marks: &mut Marks<'_>) {
+        match self.walks.as_deref_mut() {
+            Some(walks) => walks.walk(value, marks, |value, marks| literals.scan(value, marks)),
+            None => literals.scan(value, marks),
+        }
     }
 }
 
@@ -1162,6 +1212,7 @@ mod tests {
             reads: AsReceived::Shared,
             words: 1,
             scratch: None,
+            walks: None,
         };
         // Marks of several values share one vector, as a collection's do.
         let mut bits = SeenBits::new();
@@ -1239,6 +1290,7 @@ mod tests {
             reads,
             words: 1,
             scratch: None,
+            walks: None,
         };
         let (mut literal_condition, mut rest_condition) =
             (scanner(AsReceived::Shared), scanner(AsReceived::Rest));
@@ -1277,6 +1329,7 @@ mod tests {
             reads: AsReceived::Own,
             words: 1,
             scratch: None,
+            walks: None,
         };
         // A collection's summary: a pattern may match some value exactly
         // when it matches one of them.
