@@ -115,7 +115,8 @@ impl Walks {
             return;
         }
         // Both fit: the bytes are capped above, and so are the marks (at
-        // most one scan's words per kept value of 16 bytes or more).
+        // most one scan's words per kept value, each MIN_REMEMBERED_LEN
+        // bytes or more).
         let (Ok(start), Ok(len)) = (u32::try_from(self.bytes.len()), u32::try_from(value.len()))
         else {
             return;
