@@ -12,7 +12,8 @@
 //! A direct-mapped table of recent walks: a slot is found from the value's
 //! length and its first and last eight bytes, and a hit is one only when
 //! the bytes kept for the slot equal the value's. A value that misses
-//! (another value in the slot, or none) is walked and takes the slot. So
+//! (another value in the slot, or none) is walked and, while the
+//! request's budget of kept bytes lasts, takes the slot. So
 //! crafted values that share a slot cost a comparison and a copy each, and
 //! are still walked: no input is answered from another value's walk.
 
